@@ -1,0 +1,64 @@
+# `make help` lists the targets. Everything runs from a local virtual environment (.venv).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO_DB ?= sqlite:///demo.db
+
+.PHONY: help install dev demo test lint bench bench-import bench-dedup bench-rank db-upgrade db-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(BIN)/screening: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.dev: $(BIN)/screening
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/screening ## install screening into .venv
+
+dev: $(VENV)/.dev ## install screening with the test and lint tools
+
+demo: install ## install, then run the main job end to end on a demo (SQLite)
+	@rm -f demo.db demo.db-wal demo.db-shm
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening init
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_pubmed.toml
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_embase.toml
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_scopus.toml
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_ebsco.toml
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/pubmed_dinosaur.nbib --search demo_pubmed
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/embase_dinosaur.ris --search demo_embase
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/scopus_dinosaur.ris --search demo_scopus
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/ebsco_dinosaur.ris --search demo_ebsco
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening dedup
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search list
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening export --format ris --out demo_export.ris
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening export --format csv --out demo_export.csv
+	@echo "demo done: demo.db, demo_export.ris, demo_export.csv"
+
+test: dev ## install the dev tools and run the tests
+	$(BIN)/python -m pytest -n 2
+
+lint: dev ## ruff over the package and tests
+	$(BIN)/ruff check screening tests bench
+
+db-upgrade: install ## upgrade the database in SCREENING_DB to the latest schema
+	$(BIN)/screening init
+
+bench: bench-import bench-dedup bench-rank ## all benchmarks (prints their figures)
+
+bench-import: install ## import a generated 100,000-record RIS file: records/s and peak memory
+	$(BIN)/python bench/bench_import.py
+
+bench-dedup: install ## every labelled set in ../shared/data/dedup through import, dedup, export
+	$(BIN)/python bench/bench_dedup.py
+
+bench-rank: install ## simulate every labelled set in ../shared/data/screening, beside ASReview
+	$(BIN)/python bench/bench_rank.py
+
+clean: ## remove the demo outputs
+	rm -f demo.db demo.db-wal demo.db-shm demo_export.ris demo_export.csv

@@ -1,0 +1,144 @@
+"""Commands for the information specialist: init, search log, import, export."""
+
+from __future__ import annotations
+
+import click
+
+from screening.cli import AppContext, emit_json, pass_app
+
+
+@click.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from screening.storage.db import database_url, upgrade
+
+    url = database_url(app.db_url)
+    upgrade(url)
+    click.echo(f"database ready: {url}")
+
+
+@click.group()
+def search() -> None:
+    """Register searches and compare reported with imported hits."""
+
+
+@search.command("add")
+@click.argument("name", required=False)
+@click.option("--database", help="MEDLINE, EMBASE, CINAHL, HMIC, ...")
+@click.option("--interface", help="Ovid, EBSCOhost, Embase.com, PubMed, ...")
+@click.option("--searched", help="Date searched, YYYY-MM-DD.")
+@click.option("--date-limits", help='Date limits of the search, e.g. "2000-2016".')
+@click.option("--hits", type=int, help="Number of hits the interface reported.")
+@click.option("--strategy", "strategy_file", type=click.Path(exists=True, dir_okay=False),
+              help="File with the search strategy.")
+@click.option("--from", "from_file", type=click.Path(dir_okay=False),
+              help="A TOML search description (see searches/).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def search_add(app: AppContext, name: str | None, database: str | None, interface: str | None,
+               searched: str | None, date_limits: str | None, hits: int | None,
+               strategy_file: str | None, from_file: str | None, as_json: bool) -> None:
+    """Register a search, from flags or from a TOML file in searches/."""
+    from screening import searches
+
+    if from_file:
+        data = searches.read_search_file(from_file)
+        if name:
+            data["name"] = name
+    else:
+        if not name or not database:
+            raise click.UsageError("give NAME and --database, or --from FILE.")
+        data = {"name": name, "database": database, "interface": interface, "searched": searched,
+                "date_limits": date_limits, "hits": hits, "strategy_file": strategy_file}
+    with app.db.transaction() as session:
+        s = searches.add_search(session, **data)
+        out = {"name": s.name, "database": s.database, "interface": s.interface,
+               "searched": s.searched, "hits": s.hits_reported}
+    if as_json:
+        emit_json(out)
+    else:
+        click.echo(f"search {out['name']} added ({out['database']}"
+                   + (f", {out['interface']}" if out["interface"] else "") + ")")
+
+
+@search.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def search_list(app: AppContext, as_json: bool) -> None:
+    """Every search with reported vs imported hits; mismatches are flagged."""
+    from screening import searches
+
+    with app.db.transaction() as session:
+        rows = searches.list_searches(session)
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+        return
+    if not rows:
+        click.echo("no searches yet: add one with `screening search add`.")
+        return
+    click.echo(f"{'search':24} {'database':12} {'interface':12} {'searched':10} {'reported':>8} "
+               f"{'imported':>8} {'kept':>8}")
+    for r in rows:
+        flag = "  MISMATCH" if r.mismatch else ""
+        reported = "-" if r.hits_reported is None else str(r.hits_reported)
+        click.echo(f"{r.name:24} {r.database:12} {(r.interface or '-'):12} {(r.searched or '-'):10} "
+                   f"{reported:>8} {r.imported:>8} {r.kept:>8}{flag}")
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--search", "search_name", required=True, help="The search these exports came from.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: bool) -> None:
+    """Import database exports (RIS, PubMed .nbib, CSV) into a search, all or nothing."""
+    from screening.ingest import estimate_records, import_files
+
+    total = sum(estimate_records(f) for f in files if _readable(f))
+    with click.progressbar(length=total, label="importing", file=click.get_text_stream("stderr"),
+                           hidden=as_json) as bar, app.db.transaction() as session:
+        report = import_files(session, search_name, files, progress=bar.update)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    for f in report.files:
+        if f.skipped:
+            click.echo(f"{f.path}: already imported into {report.search} ({f.records} records); nothing to do")
+        else:
+            click.echo(f"{f.path}: {f.records} records ({f.format}, {f.encoding})")
+        for w in f.warnings:
+            click.echo(f"  warning: {w}", err=True)
+    click.echo(f"imported {report.records} records into search {report.search}")
+
+
+def _readable(path: str) -> bool:
+    import os
+
+    return os.path.isfile(path)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "ris"]), required=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: standard output).")
+@click.option("--all", "all_records", is_flag=True, help="Include removed duplicates (see duplicate_of).")
+@click.option("--set", "set_name", help="Only the records of this screening set.")
+@click.option("--included", is_flag=True, help="Only records whose final decision is include.")
+@pass_app
+def export(app: AppContext, fmt: str, out: str | None, all_records: bool, set_name: str | None,
+           included: bool) -> None:
+    """Export records as CSV or RIS."""
+    from screening.export import export_records
+
+    with app.db.transaction() as session:
+        if out:
+            with open(out, "w", encoding="utf-8", newline="") as fh:
+                n = export_records(session, fh, fmt, all_records=all_records, set_name=set_name,
+                                   included=included)
+            click.echo(f"wrote {n} records to {out}", err=True)
+        else:
+            export_records(session, click.get_text_stream("stdout"), fmt, all_records=all_records,
+                           set_name=set_name, included=included)
+
+
+COMMANDS = [init, search, import_, export]
