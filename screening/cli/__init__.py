@@ -64,9 +64,9 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 
 def _register() -> None:
-    from screening.cli import records
+    from screening.cli import dedup, records
 
-    for module in (records,):
+    for module in (records, dedup):
         for command in module.COMMANDS:
             cli.add_command(command)
 

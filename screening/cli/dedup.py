@@ -1,0 +1,148 @@
+"""`screening dedup`: the automatic pass, and the commands that explain and correct it."""
+
+from __future__ import annotations
+
+import textwrap
+
+import click
+
+from screening.cli import AppContext, emit_json, pass_app
+
+SIDE_FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "pub_type")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@click.pass_context
+def dedup(ctx: click.Context, as_json: bool) -> None:
+    """Find duplicates across and within searches (run it after every import)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from screening.dedup.service import run_dedup
+
+    app: AppContext = ctx.obj
+    with app.db.transaction() as session:
+        if as_json:
+            summary = run_dedup(session)
+        else:
+            with click.progressbar(length=100, label="deduplicating", file=click.get_text_stream("stderr")) as bar:
+                summary = run_dedup(session, progress=bar.update)
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    rules = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_rule.items())) or "none"
+    click.echo(f"{summary.records} records: {summary.groups} duplicate groups, {summary.removed} duplicates "
+               f"removed ({rules}), {summary.queued} pairs queued for review, {summary.comparisons} comparisons, "
+               f"{summary.seconds} s")
+    if summary.flagged:
+        click.echo(f"{summary.flagged} duplicates were found after screening had started: they are flagged "
+                   "and keep their decisions (see `screening export --all`, column duplicate_of).")
+    if summary.queued:
+        click.echo("review the doubtful pairs with `screening dedup review`.")
+
+
+def _cell(rec, name: str) -> str:  # type: ignore[no-untyped-def]
+    v = getattr(rec, name)
+    if isinstance(v, list):
+        v = "; ".join(map(str, v))
+    return "" if v is None else str(v)
+
+
+def side_by_side(records, width: int = 38) -> str:  # type: ignore[no-untyped-def]
+    """Records in columns, one row per field, so differences are easy to see."""
+    lines = [" " * 10 + "".join(f"{('#' + str(r.id)):<{width + 2}}" for r in records)]
+    for name in SIDE_FIELDS:
+        cols = [textwrap.wrap(_cell(r, name), width) or [""] for r in records]
+        for i in range(max(len(c) for c in cols)):
+            label = name if i == 0 else ""
+            lines.append(f"{label:<10}" + "".join(f"{(c[i] if i < len(c) else ''):<{width + 2}}" for c in cols))
+    return "\n".join(lines)
+
+
+@dedup.command("show")
+@click.argument("record_id", type=int)
+@pass_app
+def show(app: AppContext, record_id: int) -> None:
+    """Show RECORD's duplicate group side by side, with the rule and scores that joined it."""
+    from screening.dedup.service import group_of
+
+    with app.db.transaction() as session:
+        members = group_of(session, record_id)
+        click.echo(f"group {members[0].id}: {len(members)} record(s); kept #{members[0].id}")
+        click.echo(side_by_side(members[:4]))
+        for m in members:
+            src = m.search_id
+            if m.duplicate_of:
+                scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                                   for k, v in (m.dedup_scores or {}).items())
+                click.echo(f"#{m.id} (search {src}) duplicate of #{m.duplicate_of}: rule {m.dedup_rule}"
+                           + (f"; {scores}" if scores else "") + (f"; {m.dedup_flag}" if m.dedup_flag else ""))
+            else:
+                click.echo(f"#{m.id} (search {src}) kept")
+
+
+@dedup.command("split")
+@click.argument("record_id", type=int)
+@click.option("--as", "actor", help="Who decides (recorded).")
+@click.option("--note")
+@pass_app
+def split(app: AppContext, record_id: int, actor: str | None, note: str | None) -> None:
+    """Take RECORD out of its duplicate group (recorded; later passes respect it)."""
+    from screening.dedup.service import split_record
+
+    with app.db.transaction() as session:
+        n = split_record(session, record_id, by=actor, note=note)
+    click.echo(f"record {record_id} split from {n} record(s); later passes keep it apart")
+
+
+@dedup.command("merge")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@click.option("--as", "actor", help="Who decides (recorded).")
+@click.option("--note")
+@pass_app
+def merge(app: AppContext, a: int, b: int, actor: str | None, note: str | None) -> None:
+    """Declare records A and B duplicates (recorded; later passes respect it)."""
+    from screening.dedup.service import merge_records
+
+    with app.db.transaction() as session:
+        merge_records(session, a, b, by=actor, note=note)
+    click.echo(f"records {a} and {b} merged; later passes keep them together")
+
+
+@dedup.command("review")
+@click.option("--as", "actor", help="Who decides (recorded).")
+@pass_app
+def review(app: AppContext, actor: str | None) -> None:
+    """Work the queue of doubtful pairs: y = duplicates, n = not, s = skip, q = quit."""
+    from screening.dedup.service import pending_pairs, record_decision, run_dedup
+    from screening.storage.models import Record
+
+    with app.db.transaction() as session:
+        pairs = [(p.record_a, p.record_b, dict(p.scores)) for p in pending_pairs(session)]
+    if not pairs:
+        click.echo("no pairs are waiting for review.")
+        return
+    answered = 0
+    for i, (a, b, scores) in enumerate(pairs, 1):
+        with app.db.transaction() as session:
+            ra, rb = session.get(Record, a), session.get(Record, b)
+            click.echo(f"\npair {i} of {len(pairs)}: " + ", ".join(
+                f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items()))
+            click.echo(side_by_side([ra, rb]))
+        key = click.prompt("duplicates? [y]es / [n]o / [s]kip / [q]uit", type=click.Choice(list("ynsq")),
+                           show_choices=False)
+        if key == "q":
+            break
+        if key == "s":
+            continue
+        with app.db.transaction() as session:  # each answer is its own transaction: nothing is lost on quit
+            record_decision(session, a, b, "merge" if key == "y" else "split", by=actor)
+            answered += 1
+    if answered:
+        with app.db.transaction() as session:
+            run_dedup(session)  # groups are recomputed with the answers as constraints
+    click.echo(f"{answered} pair(s) decided.")
+
+
+COMMANDS = [dedup]

@@ -1,0 +1,190 @@
+"""Deduplication against the database: load records, run the core, store groups and queue.
+
+Every automatic pass recomputes the groups over all records, so a search imported later is
+deduplicated against everything already there. What people decided (``DedupDecision``:
+merges, splits, answers to the queue) is fed to the core as must-link / cannot-link
+constraints, so later passes respect it. Records that already carry screening decisions are
+"locked": the core prefers them as the kept record, and when two screened records turn out to
+be duplicates the removed one is flagged and keeps its decisions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from screening.dedup.core import DedupRecord, find_duplicates
+from screening.errors import NotFound, ScreeningError
+from screening.storage.models import (
+    Assignment,
+    Decision,
+    DedupDecision,
+    DedupPair,
+    DedupRun,
+    Record,
+    Search,
+)
+
+FLAG_AFTER_SCREENING = "duplicate found after screening; its decisions are kept"
+
+
+@dataclass
+class DedupSummary:
+    records: int
+    groups: int
+    removed: int
+    queued: int
+    flagged: int
+    comparisons: int
+    seconds: float
+    by_rule: dict[str, int] = field(default_factory=dict)
+    run_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _load(session: Session) -> tuple[list[DedupRecord], set[int]]:
+    locked = set(session.scalars(select(Decision.record_id).distinct()))
+    locked |= set(session.scalars(select(Assignment.record_id).distinct()))
+    searches = dict(session.execute(select(Search.id, Search.name)).all())
+    cols = (Record.id, Record.title, Record.authors, Record.year, Record.journal, Record.journal_abbrev,
+            Record.volume, Record.issue, Record.pages, Record.doi, Record.pmid, Record.accessions,
+            Record.issn, Record.abstract, Record.pub_type, Record.search_id, Record.ris_type)
+    out = []
+    for row in session.execute(select(*cols).order_by(Record.id).execution_options(yield_per=5000)):
+        out.append(DedupRecord(
+            id=row.id, title=row.title or "", authors=list(row.authors or []), year=row.year,
+            journal=row.journal or "", journal_abbrev=row.journal_abbrev or "", volume=row.volume or "",
+            issue=row.issue or "", pages=row.pages or "", doi=row.doi or "", pmid=row.pmid or "",
+            accessions=dict(row.accessions or {}), issn=list(row.issn or []), abstract=row.abstract or "",
+            pub_type=row.pub_type or row.ris_type or "", source=searches.get(row.search_id, "") or "",
+            locked=row.id in locked,
+        ))
+    return out, locked
+
+
+def _constraints(session: Session) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The latest manual decision per pair wins (decisions are append-only)."""
+    latest: dict[tuple[int, int], str] = {}
+    for d in session.scalars(select(DedupDecision).order_by(DedupDecision.id)):
+        latest[(min(d.record_a, d.record_b), max(d.record_a, d.record_b))] = d.decision
+    must = [p for p, d in latest.items() if d == "merge"]
+    cannot = [p for p, d in latest.items() if d == "split"]
+    return must, cannot
+
+
+def run_dedup(session: Session, *, progress: Callable[[int], None] | None = None) -> DedupSummary:
+    """One automatic pass over all records; stores groups, explanations and the queue."""
+    t0 = time.perf_counter()
+    records, locked = _load(session)
+    must, cannot = _constraints(session)
+    result = find_duplicates(records, must_link=must, cannot_link=cannot, progress=progress)
+
+    new_parent: dict[int, int] = {}
+    explain: dict[int, tuple[str, dict[str, Any]]] = {}
+    for group, kept in zip(result.groups, result.kept, strict=True):
+        for rid in group:
+            if rid != kept:
+                new_parent[rid] = kept
+    for link in result.links:
+        for rid in (link.a, link.b):
+            if rid in new_parent and rid not in explain:
+                explain[rid] = (link.rule, dict(link.scores))
+
+    current = dict(session.execute(select(Record.id, Record.duplicate_of).where(
+        Record.duplicate_of.is_not(None))).all())
+    changes = []
+    flagged = 0
+    for rid in set(current) | set(new_parent):
+        parent = new_parent.get(rid)
+        rule, scores = explain.get(rid, ("manual" if parent else None, {}))
+        flag = FLAG_AFTER_SCREENING if parent is not None and rid in locked else None
+        flagged += flag is not None
+        if current.get(rid) != parent or parent is not None:
+            changes.append({"rid": rid, "parent": parent, "rule": rule if parent else None,
+                            "scores": scores if parent else None, "flag": flag})
+    if changes:
+        stmt = (update(Record).where(Record.id == bindparam("rid"))
+                .values(duplicate_of=bindparam("parent"), dedup_rule=bindparam("rule"),
+                        dedup_scores=bindparam("scores"), dedup_flag=bindparam("flag")))
+        session.connection().execute(stmt, changes)
+
+    by_rule: dict[str, int] = defaultdict(int)
+    for rid in new_parent:
+        by_rule[explain.get(rid, ("manual", {}))[0]] += 1
+    run = DedupRun(params=dict(getattr(result, "params", {}) or {}), counts={})
+    session.add(run)
+    session.flush()
+    decided = set(must) | set(cannot)
+    session.execute(delete(DedupPair).where(DedupPair.status == "pending"))
+    queue_rows = []
+    for pair in result.queue:
+        key = (min(pair.a, pair.b), max(pair.a, pair.b))
+        if key in decided:
+            continue
+        queue_rows.append({"record_a": key[0], "record_b": key[1], "scores": dict(pair.scores),
+                           "status": "pending", "run_id": run.id})
+    existing = set(session.execute(select(DedupPair.record_a, DedupPair.record_b)).all())
+    queue_rows = [q for q in queue_rows if (q["record_a"], q["record_b"]) not in existing]
+    if queue_rows:
+        session.execute(insert(DedupPair), queue_rows)
+    summary = DedupSummary(
+        records=len(records), groups=len(result.groups), removed=len(new_parent), queued=len(queue_rows),
+        flagged=flagged, comparisons=int(getattr(result, "comparisons", 0)),
+        seconds=round(time.perf_counter() - t0, 2), by_rule=dict(by_rule), run_id=run.id,
+    )
+    run.counts = summary.as_dict()
+    return summary
+
+
+def group_of(session: Session, record_id: int) -> list[Record]:
+    """The kept record of ``record_id``'s group first, then its removed duplicates."""
+    rec = session.get(Record, record_id)
+    if rec is None:
+        raise NotFound(f"no record {record_id}; see `screening export --format csv --all` for ids.")
+    root = rec.duplicate_of or rec.id
+    members = session.scalars(select(Record).where(
+        (Record.id == root) | (Record.duplicate_of == root)).order_by(Record.id)).all()
+    return sorted(members, key=lambda r: (r.id != root, r.id))
+
+
+def record_decision(session: Session, a: int, b: int, decision: str, *, by: str | None = None,
+                    note: str | None = None) -> None:
+    """Store a person's merge/split of two records; the next pass applies and keeps it."""
+    if a == b:
+        raise ScreeningError("a record cannot be merged with or split from itself.")
+    for rid in (a, b):
+        if session.get(Record, rid) is None:
+            raise NotFound(f"no record {rid}.")
+    session.add(DedupDecision(record_a=min(a, b), record_b=max(a, b), decision=decision, by=by, note=note))
+    session.execute(update(DedupPair).where(DedupPair.record_a == min(a, b), DedupPair.record_b == max(a, b))
+                    .values(status="decided"))
+
+
+def split_record(session: Session, record_id: int, *, by: str | None = None, note: str | None = None) -> int:
+    """Take ``record_id`` out of its group: a split against every other member, then re-run."""
+    members = group_of(session, record_id)
+    others = [m.id for m in members if m.id != record_id]
+    if not others:
+        raise ScreeningError(f"record {record_id} is not in a duplicate group; nothing to split.")
+    for other in others:
+        record_decision(session, record_id, other, "split", by=by, note=note)
+    run_dedup(session)
+    return len(others)
+
+
+def merge_records(session: Session, a: int, b: int, *, by: str | None = None, note: str | None = None) -> None:
+    """Declare ``a`` and ``b`` the same study; the next pass (run now) groups them."""
+    record_decision(session, a, b, "merge", by=by, note=note)
+    run_dedup(session)
+
+
+def pending_pairs(session: Session) -> list[DedupPair]:
+    return list(session.scalars(select(DedupPair).where(DedupPair.status == "pending").order_by(DedupPair.id)))
