@@ -10,7 +10,7 @@ is a new row, never an UPDATE, so the history of a review can always be replayed
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -39,7 +39,7 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     """Timestamps are stored in UTC; the naive-vs-aware difference between backends is avoided."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,64 @@
+"""The team backend: the same migrations and commands against a real PostgreSQL server.
+
+`.ci/run` starts a server and sets SCREENING_TEST_PG_URL; without it these tests are skipped
+(locally), never faked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from conftest import SHARED, Cli, pg_url
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg(worker_id: str) -> Cli:
+    """A fresh, migrated database on the real server, one per xdist worker."""
+    url = pg_url()
+    if not url:
+        pytest.skip("SCREENING_TEST_PG_URL is not set (CI sets it and starts a real server)")
+    server = make_url(url)
+    name = f"{server.database}_{worker_id}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    cli = Cli(server.set(database=name).render_as_string(hide_password=False))
+    cli("init")
+    return cli
+
+
+def test_postgres_migrate_import_dedup_export(pg: Cli) -> None:
+    assert create_engine(pg.url).dialect.name == "postgresql"
+    pg("search", "add", "medline", "--database", "MEDLINE", "--interface", "Ovid")
+    pg("search", "add", "embase", "--database", "Embase", "--interface", "Embase.com")
+    pg("import", SHARED / "data/ris/ovid_medline/medline.ris", "--search", "medline")
+    pg("import", SHARED / "data/ris/embase_com/_baseline_embase.ris", "--search", "embase")
+    again = json.loads(pg("import", SHARED / "data/ris/ovid_medline/medline.ris", "--search", "medline",
+                          "--json").output)
+    assert again["records"] == 0 and again["files"][0]["skipped"] is True
+    summary = json.loads(pg("dedup", "--json").output)
+    assert summary["records"] == 200
+    rows = list(csv.DictReader(io.StringIO(pg("export", "--format", "csv", "--all").output)))
+    assert len(rows) == 200
+    assert sum(1 for r in rows if r["pmid"]) >= 200
+    searches = json.loads(pg("search", "list", "--json").output)
+    assert {s["name"]: s["imported"] for s in searches} == {"medline": 190, "embase": 10}
+
+
+def test_postgres_failed_import_leaves_nothing(pg: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "garbage.ris"
+    bad.write_bytes(bytes(range(256)) * 20)
+    pg("search", "add", "s1", "--database", "MEDLINE")
+    r = pg("import", SHARED / "data/ris/ovid_medline/medline.ris", bad, "--search", "s1", ok=False)
+    assert r.exit_code != 0 and "garbage.ris" in r.output
+    rows = list(csv.DictReader(io.StringIO(pg("export", "--format", "csv", "--all").output)))
+    assert rows == []
