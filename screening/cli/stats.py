@@ -1,0 +1,56 @@
+"""Agreement commands: `stats agreement` for any ratings file; the workflow's agreement, gate, debrief."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from screening.cli import emit_json
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def format_agreement(stats: dict[str, Any], label: str = "") -> str:
+    """A short human-readable block for one agreement result (the JSON has every figure)."""
+    k = stats.get("cohen_kappa") or {}
+    a = stats.get("gwet_ac1") or {}
+    ci = lambda d: f" [{_fmt(d['ci95'][0])}, {_fmt(d['ci95'][1])}]" if d.get("ci95") else ""  # noqa: E731
+    lines = [
+        f"{label}{stats['n_items']} items, {stats['n_raters']} raters, categories {', '.join(stats['categories'])}",
+        f"  percent agreement {_fmt(stats['percent_agreement'])}   Cohen's kappa {_fmt(k.get('value'))}{ci(k)}"
+        f"   PABAK {_fmt(stats['pabak'])}   Gwet's AC1 {_fmt(a.get('value'))}{ci(a)}",
+        f"  Fleiss' kappa {_fmt(stats['fleiss_kappa'])}   Krippendorff's alpha {_fmt(stats['krippendorff_alpha'])}"
+        f"   prevalence index {_fmt(stats['prevalence_index'])}   bias index {_fmt(stats['bias_index'])}",
+    ]
+    for name, reason in (stats.get("undefined") or {}).items():
+        lines.append(f"  {name}: undefined ({reason})")
+    return "\n".join(lines)
+
+
+@click.group()
+def stats() -> None:
+    """Statistics on data from anywhere."""
+
+
+@stats.command("agreement")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def stats_agreement(file: str, as_json: bool) -> None:
+    """Inter-rater agreement of FILE.csv (columns item, rater, rating)."""
+    from screening.agreement import agreement_from_csv
+
+    result = agreement_from_csv(file)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(format_agreement(result))
+
+
+COMMANDS = [stats]
