@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import click
@@ -25,7 +26,7 @@ def dedup(ctx: click.Context, as_json: bool) -> None:
         if as_json:
             summary = run_dedup(session)
         else:
-            with click.progressbar(length=100, label="deduplicating", file=click.get_text_stream("stderr")) as bar:
+            with click.progressbar(length=100, label="deduplicating", file=sys.stderr) as bar:
                 summary = run_dedup(session, progress=bar.update)
     if as_json:
         emit_json(summary.as_dict())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from screening.cli import AppContext, emit_json, pass_app
@@ -96,7 +98,7 @@ def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: 
     from screening.ingest import estimate_records, import_files
 
     total = sum(estimate_records(f) for f in files if _readable(f))
-    with click.progressbar(length=total, label="importing", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=total, label="importing", file=sys.stderr,
                            hidden=as_json) as bar, app.db.transaction() as session:
         report = import_files(session, search_name, files, progress=bar.update)
     if as_json:
@@ -137,7 +139,7 @@ def export(app: AppContext, fmt: str, out: str | None, all_records: bool, set_na
                                    included=included)
             click.echo(f"wrote {n} records to {out}", err=True)
         else:
-            export_records(session, click.get_text_stream("stdout"), fmt, all_records=all_records,
+            export_records(session, sys.stdout, fmt, all_records=all_records,
                            set_name=set_name, included=included)
 
 
