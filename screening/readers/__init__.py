@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,9 +28,13 @@ from screening.readers.fields import (
 from screening.readers.tagged import NbibParser, RawRisParser, RawWokParser, TaggedStats, iter_tagged
 from screening.readers.types import FileInfo, ParsedRecord, RecordFields
 
-__all__ = ["FileInfo", "ParsedRecord", "RecordFields", "open_file", "fields_from_raw"]
+__all__ = ["FileInfo", "ParsedRecord", "RecordFields", "fields_from_raw", "open_file"]
 
 SNIFF_LINES = 400
+# Record starts as loosely as a person would read them (a damaged separator still counts).
+RIS_START_RE = re.compile(r"\ufeff?\s*TY\s*-")
+NBIB_START_RE = re.compile(r"\ufeff?PMID\s*-")
+WOS_START_RE = re.compile(r"\ufeff?PT [A-Z]")
 CHUNK = 1 << 20
 
 RIS_HINT = "Export the records again as RIS (or PubMed/MEDLINE format, or CSV) and import that file."
@@ -112,8 +117,8 @@ def _sniff(path: str, encoding: str) -> str:
 
 def _record_starts(path: str, encoding: str, fmt: str) -> list[int]:
     """Lines where a record starts, counted independently of the parser (reconciliation)."""
-    prefix = {"ris": "TY  -", "nbib": "PMID-", "wos": "PT "}[fmt]
-    return [n for n, line in enumerate(_lines(path, encoding), 1) if line.lstrip("\ufeff").startswith(prefix)]
+    start = {"ris": RIS_START_RE, "nbib": NBIB_START_RE, "wos": WOS_START_RE}[fmt]
+    return [n for n, line in enumerate(_lines(path, encoding), 1) if start.match(line)]
 
 
 def _tagged_records(path: str, encoding: str, fmt: str, info: FileInfo) -> Iterator[ParsedRecord]:
@@ -124,6 +129,12 @@ def _tagged_records(path: str, encoding: str, fmt: str, info: FileInfo) -> Itera
     for start, raw in iter_tagged(_lines(path, encoding), parser, stats):
         n += 1
         yield ParsedRecord(position=n, line=start, raw=raw, fields=derive(raw))
+    if stats.orphans:
+        lines = ", ".join(map(str, stats.orphans[:10]))
+        raise InputFileError(
+            path, f"tagged lines outside any record at lines {lines}: a record start ('TY  - ' in RIS) is damaged "
+            "or missing before them, so that record would be lost.", line=stats.orphans[0],
+            hint="Fix the start line of that record (or export the file again) and import again.")
     expected = _record_starts(path, encoding, fmt)
     if len(expected) != n:
         lost = sorted(set(expected) - set(stats.starts))[:10]

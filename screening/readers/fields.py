@@ -28,11 +28,12 @@ OVID_MEDLINE_LINK_RE = re.compile(r"[?&]D=(med|prem|mesx|medl|pmnm)", re.I)
 # Vendor copyright notices: kept apart from the abstract text (EBSCO appends them as a second
 # AB; Elsevier and others end the abstract with them).
 COPYRIGHT_VALUE_RE = re.compile(
-    r"^\s*(?:copyright\b|\(c\)\s|©|\u00a9|all rights reserved)|is the property of .* and its content may not be copied",
-    re.I,
+    r"copyright|\(c\)\s*\d{4}|©|all rights reserved|is the property of .{0,200} may not be copied", re.I
 )
-COPYRIGHT_TAIL_RE = re.compile(
-    r"(?:(?<=[.!?])|^)\s*((?:Copyright\s*(?:©|\(c\)|\u00a9)?|©|\(c\))\s*(?:\d{4}|the author)[^\n]*)$", re.I
+# The trailing sentences of an abstract that are a notice ("Copyright © 2020 Elsevier Ltd. All
+# rights reserved.", "This article is protected by copyright. All rights reserved.").
+NOTICE_SENTENCE_RE = re.compile(
+    r"(?:^|(?<=[.!?\]])\s)((?:[^.!?]*?(?:copyright|©|\(c\)\s*\d{4}|all rights reserved)[^.!?]*[.!?]?\s*)+)$", re.I
 )
 AUTHOR_LIST_PART_RE = re.compile(r"^[^\d,]+ [A-Z]{1,4}$")  # "van der Helm JJ": surname + initials
 
@@ -97,23 +98,32 @@ def join_pages(start: str | None, end: str | None) -> str | None:
 
 
 def split_abstract(values: list[str]) -> tuple[str | None, str | None]:
-    """All abstract parts joined; vendor copyright notices returned apart."""
+    """All abstract parts joined; vendor copyright notices returned apart.
+
+    A short value that is only a notice (EBSCOhost's second ``AB``: "Copyright of X is the
+    property of ...") goes to the notices whole; a notice at the end of an abstract is cut off.
+    """
     parts: list[str] = []
     notices: list[str] = []
     for v in values:
         v = v.strip()
         if not v:
             continue
-        if COPYRIGHT_VALUE_RE.search(v) and len(v) < 600:
-            notices.append(v)
-            continue
-        m = COPYRIGHT_TAIL_RE.search(v)
-        if m and m.start(1) > 0:
-            notices.append(m.group(1).strip())
-            v = v[: m.start(1)].rstrip()
+        tail = v[-700:].lower()
+        if "copyright" in tail or "©" in tail or "(c)" in tail or "rights reserved" in tail or "property of" in tail:
+            if len(v) < 700 and (m := NOTICE_SENTENCE_RE.search(v)) and m.start(1) == 0:
+                notices.append(v)
+                continue
+            if len(v) < 700 and COPYRIGHT_VALUE_RE.search(v) and v.lower().startswith(("copyright", "©", "(c)")):
+                notices.append(v)
+                continue
+            m = NOTICE_SENTENCE_RE.search(v, max(0, len(v) - 700))
+            if m and m.start(1) > 0:
+                notices.append(m.group(1).strip())
+                v = v[: m.start(1)].rstrip()
         if v and v not in parts:
             parts.append(v)
-    return ("\n\n".join(parts) or None), ("\n".join(notices) or None)
+    return ("\n\n".join(parts) or None), ("\n".join(dict.fromkeys(notices)) or None)
 
 
 def split_authors(values: list[str]) -> list[str]:
@@ -152,8 +162,8 @@ def fields_from_ris(raw: Iterable[tuple[str, str] | list[str]]) -> RecordFields:
     f.year = parse_year(first(t, "PY"), first(t, "Y1"), first(t, "DA"), first(t, "Y2"))
     journal_full = first(t, "JF", "T2", "JO", "J2", "JA")
     f.journal = journal_full
-    abbrevs = [v for v in t.get("JA", []) + t.get("J2", []) + t.get("JO", []) if v.strip() != journal_full]
-    f.journal_abbrev = abbrevs[0].strip() if abbrevs else None
+    jo = first(t, "JO")
+    f.journal_abbrev = first(t, "JA", "J2") or (jo if jo and jo != journal_full else None)
     f.volume = first(t, "VL")
     f.issue = first(t, "IS", "CP")
     f.pages = join_pages(first(t, "SP"), first(t, "EP")) or first(t, "C7")
@@ -246,8 +256,6 @@ def fields_from_nbib(raw: Iterable[tuple[str, str] | list[str]]) -> RecordFields
     f.pmid = first(t, "PMID")
     f.title = first(t, "TI", "BTI")
     f.abstract, f.copyright = split_abstract(t.get("AB", []))
-    if f.copyright is None and t.get("CI"):
-        f.copyright = "\n".join(t["CI"])
     f.authors = list(t.get("AU", [])) or list(t.get("FAU", []))
     f.year = parse_year(first(t, "DP"), first(t, "DEP"), first(t, "EDAT"))
     f.journal = first(t, "JT")

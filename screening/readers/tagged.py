@@ -78,6 +78,7 @@ class TaggedStats:
 
     starts: list[int] = field(default_factory=list)  # line numbers of record starts it recognised
     missing_end: list[int] = field(default_factory=list)  # records that ended without the end tag
+    orphans: list[int] = field(default_factory=list)  # tagged lines outside any record: a damaged start?
     warnings: list[str] = field(default_factory=list)
 
 
@@ -109,6 +110,8 @@ def iter_tagged(
             stats.starts.append(n)
             continue
         if raw is None:
+            if tag is not None and tag not in parser.ignore and tag != end_tag:
+                stats.orphans.append(n)
             continue
         if tag is None:
             if content:
