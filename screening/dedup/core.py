@@ -1,0 +1,331 @@
+"""Duplicate detection over plain records: identifiers, blocking, rapidfuzz scores, groups.
+
+The rules, in the order they run (each says what it is for):
+
+1. **Identifiers.** Records sharing a normalised DOI or PMID are candidates, not verdicts: a
+   DOI can be shared by an article and its erratum/comment/reply, or be a journal/series DOI,
+   so the pair must also pass the same plausibility checks as any other pair (titles agree,
+   neither is an erratum of the other). Identifier matches then need less title similarity.
+2. **Blocking.** Candidate pairs come only from records that share a block key: normalised
+   title prefix, title suffix, first author + year, year + volume + first page, and the two
+   rarest title words. Blocks larger than ``MAX_BLOCK`` are skipped (they carry no signal), so
+   comparisons grow about linearly with the number of records.
+3. **Vetoes** (the classic false positives): an erratum/comment/reply against the article;
+   a conference abstract against the full paper; both DOIs present and different (updated
+   Cochrane reviews, "pub2"); years more than one apart (one year is allowed: e-pub vs print);
+   different first pages or volumes when both are known; the same title by different authors.
+4. **Scores.** Title similarity (rapidfuzz ``ratio`` on normalised titles, 0-1), author
+   similarity (surnames, ``token_set_ratio``), journal agreement (ISO 4 abbreviation aware),
+   volume/pages/year agreement. A pair is a duplicate when the title is near-identical
+   (>= 0.95) and the other evidence agrees or is missing; a pair with a similar title
+   (>= 0.85) that the bibliographic details confirm (journal, volume, first page) is a
+   duplicate too; anything in between goes to the queue for a person.
+5. **Groups.** Union-find over accepted links, strongest first; a manual split (cannot-link)
+   is never crossed, even transitively; a manual merge (must-link) is applied first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.process import cpdist
+
+from screening.dedup.normalise import (
+    first_page,
+    fold,
+    is_erratum,
+    journal_match,
+    norm_journal,
+    norm_number,
+    norm_title,
+    publication_kind,
+    split_authors,
+    surname,
+)
+
+MAX_BLOCK = 60  # a block this large is a common prefix or author, not evidence
+TITLE_SURE = 0.95  # near-identical titles: duplicates unless something else disagrees
+TITLE_WITH_DETAILS = 0.85  # similar titles confirmed by journal + volume + first page
+TITLE_QUEUE = 0.80  # below this, never a duplicate; between this and the above, a person decides
+TITLE_WITH_ID = 0.70  # same DOI/PMID: titles may differ more (translations, subtitles)
+AUTHORS_DIFFERENT = 0.5  # surnames this different mean different papers with the same title
+
+
+@dataclass
+class DedupRecord:
+    """The fields deduplication compares, as imported (normalised here, not by the caller)."""
+
+    id: int
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    journal: str = ""
+    journal_abbrev: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    doi: str = ""
+    pmid: str = ""
+    accessions: dict[str, str] = field(default_factory=dict)
+    issn: list[str] = field(default_factory=list)
+    abstract: str = ""
+    pub_type: str = ""
+    source: str = ""
+    locked: bool = False  # already screened: preferred as the kept record, never silently removed
+
+
+@dataclass
+class Link:
+    a: int
+    b: int
+    rule: str  # "doi", "pmid", "fuzzy", "manual"
+    scores: dict[str, Any]
+
+
+@dataclass
+class DedupResult:
+    groups: list[list[int]]  # each of size >= 2; the kept record is in ``kept``
+    kept: list[int]
+    links: list[Link]
+    queue: list[Link]
+    comparisons: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Norm:
+    title: str
+    surnames: list[str]
+    year: int | None
+    journals: list[str]
+    volume: str
+    page: str
+    doi: str
+    pmid: str
+    erratum: bool
+    kind: str
+
+
+def _normalise(r: DedupRecord) -> _Norm:
+    surnames = [s for s in (surname(a) for a in split_authors(r.authors)) if s]
+    journals = [j for j in {norm_journal(r.journal), norm_journal(r.journal_abbrev)} if j]
+    doi = (r.doi or "").strip().lower()
+    if "[pii]" in doi or not doi.startswith("10."):
+        doi = ""
+    return _Norm(
+        title=norm_title(r.title), surnames=surnames, year=r.year, journals=journals,
+        volume=norm_number(r.volume), page=first_page(r.pages), doi=doi, pmid=(r.pmid or "").strip(),
+        erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
+    )
+
+
+def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
+    """Index lists sharing a key; several keys so one bad field cannot hide a duplicate."""
+    df: Counter[str] = Counter()
+    tokens = []
+    for n in norms:
+        toks = {t for t in n.title.split() if len(t) > 2}
+        tokens.append(toks)
+        df.update(toks)
+    keys: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, n in enumerate(norms):
+        compact = n.title.replace(" ", "")
+        if len(compact) >= 12:
+            keys[("tp", compact[:28])].append(i)
+            keys[("ts", compact[-28:])].append(i)
+        if n.surnames and n.year:
+            keys[("ay", f"{n.surnames[0]}|{n.year}")].append(i)
+        if n.volume and n.page:
+            keys[("vp", f"{n.year or ''}|{n.volume}|{n.page}")].append(i)
+            keys[("vpa", f"{n.volume}|{n.page}|{n.surnames[0] if n.surnames else ''}")].append(i)
+        rare = sorted(tokens[i], key=lambda t: (df[t], t))[:2]
+        if len(rare) == 2:
+            keys[("rt", "|".join(sorted(rare)))].append(i)
+        if n.doi:
+            keys[("doi", n.doi)].append(i)
+        if n.pmid:
+            keys[("pmid", n.pmid)].append(i)
+    for (kind, _), idx in keys.items():
+        if len(idx) < 2:
+            continue
+        if len(idx) > MAX_BLOCK and kind not in ("doi", "pmid"):
+            continue
+        yield idx[: MAX_BLOCK * 4]
+
+
+def _author_sim(a: list[str], b: list[str]) -> float | None:
+    if not a or not b:
+        return None
+    if a[0] == b[0] and (len(a) == 1 or len(b) == 1):
+        return 1.0
+    return fuzz.token_set_ratio(" ".join(a[:8]), " ".join(b[:8])) / 100
+
+
+def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, Any]]:
+    """("dup" | "queue" | "no", rule, scores) for one candidate pair."""
+    same_doi = bool(x.doi and x.doi == y.doi)
+    same_pmid = bool(x.pmid and x.pmid == y.pmid)
+    rule = "doi" if same_doi else "pmid" if same_pmid else "fuzzy"
+    scores: dict[str, Any] = {"title": round(title_sim, 3)}
+    if x.erratum != y.erratum:
+        return "no", rule, {**scores, "veto": "erratum/comment/reply vs article"}
+    if x.kind and y.kind and x.kind != y.kind:
+        return "no", rule, {**scores, "veto": "conference abstract vs full paper"}
+    author = _author_sim(x.surnames, y.surnames)
+    scores["authors"] = None if author is None else round(author, 3)
+    # A wrong DOI in one database is common; an identical record otherwise still matches.
+    identical = title_sim >= 0.99 and (author or 0) >= 0.9 and x.year == y.year and x.page == y.page
+    if x.doi and y.doi and x.doi != y.doi and not identical:
+        return "no", rule, {**scores, "veto": "different DOIs"}
+    if x.pmid and y.pmid and x.pmid != y.pmid:
+        return "no", rule, {**scores, "veto": "different PMIDs"}
+    if x.year and y.year and abs(x.year - y.year) > 1:
+        return "no", rule, {**scores, "veto": "years differ"}
+    if x.page and y.page:
+        scores["pages"] = x.page == y.page
+        if x.page != y.page:
+            return "no", rule, {**scores, "veto": "different first pages"}
+    if x.volume and y.volume:
+        scores["volume"] = x.volume == y.volume
+        if x.volume != y.volume:
+            return "no", rule, {**scores, "veto": "different volumes"}
+    journal = None
+    if x.journals and y.journals:
+        journal = any(journal_match(a, b) for a in x.journals for b in y.journals)
+        scores["journal"] = journal
+    if x.year and y.year:
+        scores["year"] = x.year == y.year
+    if author is not None and author < AUTHORS_DIFFERENT:
+        return "no", rule, {**scores, "veto": "different authors"}
+    if same_doi or same_pmid:
+        if title_sim >= TITLE_WITH_ID or (not x.title or not y.title):
+            return "dup", rule, scores
+        return "queue", rule, scores
+    if not x.title or not y.title:
+        return "no", rule, scores
+    details = sum(1 for v in (journal, scores.get("volume"), scores.get("pages")) if v)
+    if title_sim >= TITLE_SURE:
+        if author is None and details == 0 and not (x.year and x.year == y.year):
+            return "queue", rule, scores
+        if x.year != y.year and details == 0 and (author or 0) < 0.9:
+            return "queue", rule, scores
+        return "dup", rule, scores
+    if title_sim >= TITLE_WITH_DETAILS and details >= 2 and (author is None or author >= 0.8):
+        return "dup", rule, scores
+    if title_sim >= TITLE_QUEUE and (author or 0) >= 0.8 and (details >= 1 or scores.get("year")):
+        return "queue", rule, scores
+    return "no", rule, scores
+
+
+class _Groups:
+    """Union-find that refuses a union crossing a cannot-link."""
+
+    def __init__(self, ids: Iterable[int], cannot: Iterable[tuple[int, int]]) -> None:
+        self.parent = {i: i for i in ids}
+        self.members: dict[int, set[int]] = {i: {i} for i in self.parent}
+        self.cannot: dict[int, set[int]] = defaultdict(set)
+        for a, b in cannot:
+            self.cannot[a].add(b)
+            self.cannot[b].add(a)
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        ma, mb = self.members[ra], self.members[rb]
+        if len(ma) > len(mb):
+            ra, rb, ma, mb = rb, ra, mb, ma
+        if any(self.cannot.get(x, set()) & mb for x in ma):
+            return False
+        self.parent[ra] = rb
+        mb |= ma
+        del self.members[ra]
+        return True
+
+
+def completeness(r: DedupRecord) -> tuple[int, int, int]:
+    """How complete a record is: screened first, then filled fields, then abstract length."""
+    filled = sum(1 for v in (r.title, r.authors, r.year, r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid,
+                             r.abstract) if v)
+    return (int(r.locked), filled, len(r.abstract or ""))
+
+
+def find_duplicates(
+    records: Sequence[DedupRecord],
+    *,
+    must_link: Iterable[tuple[int, int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
+    progress: Callable[[int], None] | None = None,
+) -> DedupResult:
+    """Groups of duplicates among ``records``, with explanations and a queue of doubtful pairs."""
+    norms = [_normalise(r) for r in records]
+    if progress:
+        progress(20)
+    pairs: set[tuple[int, int]] = set()
+    for idx in _blocks(norms):
+        for p in range(len(idx)):
+            for q in range(p + 1, len(idx)):
+                i, j = idx[p], idx[q]
+                pairs.add((i, j) if i < j else (j, i))
+    ordered = sorted(pairs)
+    if progress:
+        progress(20)
+    sims = cpdist([norms[i].title for i, _ in ordered], [norms[j].title for _, j in ordered],
+                  scorer=fuzz.ratio, workers=-1) if ordered else []
+    if progress:
+        progress(20)
+    links: list[Link] = []
+    queue: list[Link] = []
+    for (i, j), sim in zip(ordered, sims, strict=True):
+        sim = float(sim) / 100
+        if sim < TITLE_WITH_ID and not (norms[i].doi and norms[i].doi == norms[j].doi) and not (
+                norms[i].pmid and norms[i].pmid == norms[j].pmid):
+            continue
+        verdict, rule, scores = _judge(norms[i], norms[j], sim)
+        if verdict == "dup":
+            links.append(Link(records[i].id, records[j].id, rule, scores))
+        elif verdict == "queue":
+            queue.append(Link(records[i].id, records[j].id, rule, scores))
+    if progress:
+        progress(20)
+    ids = [r.id for r in records]
+    groups = _Groups(ids, cannot_link)
+    accepted: list[Link] = []
+    for a, b in must_link:
+        if a in groups.parent and b in groups.parent and groups.union(a, b):
+            accepted.append(Link(a, b, "manual", {}))
+    strength = {"doi": 2, "pmid": 2, "fuzzy": 1}
+    links.sort(key=lambda lk: (-strength.get(lk.rule, 0), -lk.scores.get("title", 0), lk.a, lk.b))
+    for lk in links:
+        if groups.union(lk.a, lk.b):
+            accepted.append(lk)
+    by_id = {r.id: r for r in records}
+    out_groups: list[list[int]] = []
+    kept: list[int] = []
+    for members in groups.members.values():
+        if len(members) < 2:
+            continue
+        g = sorted(members)
+        out_groups.append(g)
+        kept.append(max(g, key=lambda i: (completeness(by_id[i]), -i)))
+    same_group_queue = [q for q in queue if groups.find(q.a) != groups.find(q.b)]
+    if progress:
+        progress(20)
+    return DedupResult(groups=out_groups, kept=kept, links=accepted, queue=same_group_queue,
+                       comparisons=len(ordered),
+                       params={"max_block": MAX_BLOCK, "title_sure": TITLE_SURE,
+                               "title_with_details": TITLE_WITH_DETAILS, "title_queue": TITLE_QUEUE,
+                               "title_with_id": TITLE_WITH_ID})
+
+
+__all__ = ["DedupRecord", "DedupResult", "Link", "completeness", "find_duplicates", "fold"]

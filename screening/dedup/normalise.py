@@ -1,0 +1,162 @@
+"""Normalisation of the fields deduplication compares.
+
+Cosmetic differences between databases must not decide anything (CiteSource#112: the same
+records deduplicate differently raw and after a round trip through EndNote), so titles,
+authors, journals and pages are reduced to comparable keys here, once per record.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+TAG_RE = re.compile(r"<[^>]+>")
+# "[Chinese]", "[Article in German]", "(author's transl)": language markers vendors append
+LANG_SUFFIX_RE = re.compile(
+    r"[\[(](?:article in |in )?(?:chinese|german|french|spanish|japanese|russian|italian|portuguese|polish|"
+    r"dutch|korean|czech|hungarian|turkish|danish|swedish|norwegian|finnish|hebrew|english abstract|"
+    r"author'?s transl)[^\])]*[\])]\s*\.?\s*$",
+    re.I,
+)
+GLUED_AUTHORS_RE = re.compile(r"(?<=\.)(?=[A-Z][a-z])")
+NON_ALNUM_RE = re.compile(r"[^0-9a-z]+")
+GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "mu", "ω": "omega",
+         "ε": "epsilon", "λ": "lambda", "σ": "sigma", "τ": "tau", "θ": "theta"}
+JOURNAL_STOP = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "des", "du", "und", "der", "fur", "a"}
+ERRATUM_RE = re.compile(
+    r"^\s*(?:erratum|errata|correction|corrigendum|retraction|retracted|withdrawn|expression of concern|"
+    r"comment(?:ary)? on|reply|response|author'?s? reply|in reply|re:|letter to the editor)\b"
+    r"|\b(?:erratum|corrigendum)\b|\bcorrection to\b|\breply to\b|\bresponse to\b|\bcomment on\b",
+    re.I,
+)
+ANNOTATION_RE = re.compile(
+    r"\s*\[(?:erratum|errata|comment|see comment|retraction|retracted|corrected|update|published erratum)[^\]]*\]\.?",
+    re.I,
+)
+CONFERENCE_RE = re.compile(r"conference|congress|meeting|symposium|proceedings|abstracts?\b|poster", re.I)
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII: accents and Greek letters spelt out, HTML entities and tags removed."""
+    if not text:
+        return ""
+    text = html.unescape(TAG_RE.sub(" ", text))
+    text = "".join(GREEK.get(ch, ch) for ch in text.lower())
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def strip_annotations(title: str) -> str:
+    """MEDLINE's notes appended to a title ("[Erratum in: ...]", "[see comments]") are not the title."""
+    return ANNOTATION_RE.sub("", title or "").strip()
+
+
+def norm_title(title: str) -> str:
+    """Words only; language markers dropped; a title translated into brackets is unwrapped."""
+    t = strip_annotations(title)
+    t = LANG_SUFFIX_RE.sub("", t)
+    t = t.strip().rstrip(".").strip()
+    if t.startswith("[") and t.endswith("]"):
+        t = t[1:-1]
+    return NON_ALNUM_RE.sub(" ", fold(t)).strip()
+
+
+def surname(author: str) -> str:
+    """The family name of "Smith, John", "Smith J", "Smith JA", "J. Smith" or "John Smith".
+
+    Particles stay attached ("van der Helm JJ" and "van der Helm, J" both give "vanderhelm").
+    """
+    raw = (author or "").strip()
+    a = fold(raw)
+    if not a:
+        return ""
+    if "," in a:
+        return NON_ALNUM_RE.sub("", a.split(",", 1)[0])
+    parts = a.split()
+    raw_parts = raw.split()
+    if len(parts) == 1:
+        return NON_ALNUM_RE.sub("", parts[0])
+    last = raw_parts[-1]
+    if len(last.replace(".", "")) <= 3 and (last.isupper() or "." in last):  # "Smith JA", "Smith J."
+        return NON_ALNUM_RE.sub("", "".join(parts[:-1]))
+    first = raw_parts[0]
+    if len(first.replace(".", "")) <= 3 and (first.isupper() or "." in first):  # "J. Smith", "JA Smith"
+        return NON_ALNUM_RE.sub("", "".join(parts[1:]))
+    return NON_ALNUM_RE.sub("", parts[-1])
+
+
+def split_authors(authors: list[str]) -> list[str]:
+    """Authors as given; a single value holding several authors (";" or " and ") is split."""
+    out: list[str] = []
+    for a in authors:
+        if len(authors) == 1 and GLUED_AUTHORS_RE.search(a):  # "Dear A. E.Liu H.Gaspari T."
+            out.extend(x for x in GLUED_AUTHORS_RE.split(a) if x.strip())
+        elif ";" in a:
+            out.extend(x for x in a.split(";") if x.strip())
+        elif " and " in a:
+            out.extend(x for x in a.split(" and ") if x.strip())
+        else:
+            out.append(a)
+    return out
+
+
+def norm_journal(journal: str) -> str:
+    j = fold(journal or "")
+    j = j.split(":")[0] if ":" in j and len(j.split(":")[0]) > 8 else j
+    tokens = [t for t in NON_ALNUM_RE.sub(" ", j).split() if t not in JOURNAL_STOP]
+    return " ".join(tokens)
+
+
+def journal_match(a: str, b: str) -> bool:
+    """Full title vs ISO 4 abbreviation: every token of the shorter is a prefix of the next token of the longer.
+
+    "j am med assoc" matches "journal american medical association"; "bmj" matches "bmj".
+    """
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    ta, tb = a.split(), b.split()
+    if len(ta) > len(tb):
+        ta, tb = tb, ta
+    i = 0
+    for tok in ta:
+        while i < len(tb) and not tb[i].startswith(tok):
+            i += 1
+        if i == len(tb):
+            return False
+        i += 1
+    return True
+
+
+def first_page(pages: str) -> str:
+    """The first page without letters or leading zeros ("e0123" -> "123", "S12-S15" -> "12")."""
+    p = (pages or "").strip().split("-")[0].split("–")[0]
+    digits = "".join(ch for ch in p if ch.isdigit())
+    return digits.lstrip("0")
+
+
+def norm_number(value: str) -> str:
+    """A clean volume number, or "" when the field is not one (garbled exports: "1)", "NA")."""
+    v = (value or "").strip()
+    return v.lstrip("0") if v.isdigit() else ""
+
+
+def is_erratum(title: str) -> bool:
+    return bool(ERRATUM_RE.search(strip_annotations(title)))
+
+
+def publication_kind(pub_type: str) -> str:
+    """"conference", "article" or "" (unknown) from the record's stated type.
+
+    Only a stated type counts: a supplement issue alone is no proof (the same abstract is
+    often exported once with and once without its supplement number).
+    """
+    if not pub_type:
+        return ""
+    if CONFERENCE_RE.search(pub_type):
+        return "conference"
+    if re.search(r"article|jour|review", pub_type, re.I):
+        return "article"
+    return ""
