@@ -35,6 +35,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from screening.dedup.normalise import (
+    author_names,
     first_page,
     fold,
     is_erratum,
@@ -51,7 +52,7 @@ MAX_BLOCK = 60  # a block this large is a common prefix or author, not evidence
 TITLE_SURE = 0.95  # near-identical titles: duplicates unless something else disagrees
 TITLE_WITH_DETAILS = 0.85  # similar titles confirmed by journal + volume + first page
 TITLE_QUEUE = 0.80  # below this, never a duplicate; between this and the above, a person decides
-TITLE_WITH_ID = 0.70  # same DOI/PMID: titles may differ more (translations, subtitles)
+TITLE_WITH_ID = 0.90  # same DOI/PMID: subtitles and punctuation may differ; translations go to a person
 AUTHORS_DIFFERENT = 0.5  # surnames this different mean different papers with the same title
 
 
@@ -100,6 +101,8 @@ class DedupResult:
 class _Norm:
     title: str
     surnames: list[str]
+    names: frozenset[str]
+    numbers: tuple[str, ...]
     year: int | None
     journals: list[str]
     volume: str
@@ -117,7 +120,8 @@ def _normalise(r: DedupRecord) -> _Norm:
     if "[pii]" in doi or not doi.startswith("10."):
         doi = ""
     return _Norm(
-        title=norm_title(r.title), surnames=surnames, year=r.year, journals=journals,
+        title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(r.authors)),
+        numbers=tuple(sorted(w for w in t.split() if w.isdigit())), year=r.year, journals=journals,
         volume=norm_number(r.volume), page=first_page(r.pages), doi=doi, pmid=(r.pmid or "").strip(),
         erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
     )
@@ -157,12 +161,12 @@ def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
         yield idx[: MAX_BLOCK * 4]
 
 
-def _author_sim(a: list[str], b: list[str]) -> float | None:
-    if not a or not b:
+def _author_sim(x: _Norm, y: _Norm) -> float | None:
+    """Share of the shorter author list's name words found in the other (glue- and format-proof)."""
+    if not x.names or not y.names:
         return None
-    if a[0] == b[0] and (len(a) == 1 or len(b) == 1):
-        return 1.0
-    return fuzz.token_set_ratio(" ".join(a[:8]), " ".join(b[:8])) / 100
+    small, big = (x.names, y.names) if len(x.names) <= len(y.names) else (y.names, x.names)
+    return len(small & big) / len(small)
 
 
 def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, Any]]:
@@ -175,7 +179,7 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         return "no", rule, {**scores, "veto": "erratum/comment/reply vs article"}
     if x.kind and y.kind and x.kind != y.kind:
         return "no", rule, {**scores, "veto": "conference abstract vs full paper"}
-    author = _author_sim(x.surnames, y.surnames)
+    author = _author_sim(x, y)
     scores["authors"] = None if author is None else round(author, 3)
     # A wrong DOI in one database is common; an identical record otherwise still matches.
     identical = title_sim >= 0.99 and (author or 0) >= 0.9 and x.year == y.year and x.page == y.page
@@ -201,13 +205,18 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         scores["year"] = x.year == y.year
     if author is not None and author < AUTHORS_DIFFERENT:
         return "no", rule, {**scores, "veto": "different authors"}
+    if x.numbers != y.numbers and x.title and y.title:  # "Part 1" vs "Part 2", "delta(8)" vs "delta(9)"
+        return "queue", rule, {**scores, "doubt": "numbers in the titles differ"}
     if same_doi or same_pmid:
-        if title_sim >= TITLE_WITH_ID or (not x.title or not y.title):
+        if title_sim >= TITLE_WITH_ID:
             return "dup", rule, scores
         return "queue", rule, scores
     if not x.title or not y.title:
         return "no", rule, scores
     details = sum(1 for v in (journal, scores.get("volume"), scores.get("pages")) if v)
+    if journal is False and not (scores.get("volume") and scores.get("pages")):
+        # the same abstract presented at two meetings, or a preprint and its paper: a person decides
+        return ("queue" if title_sim >= TITLE_QUEUE else "no"), rule, {**scores, "doubt": "different journals"}
     if title_sim >= TITLE_SURE:
         if author is None and details == 0 and not (x.year and x.year == y.year):
             return "queue", rule, scores
@@ -288,7 +297,7 @@ def find_duplicates(
     queue: list[Link] = []
     for (i, j), sim in zip(ordered, sims, strict=True):
         sim = float(sim) / 100
-        if sim < TITLE_WITH_ID and not (norms[i].doi and norms[i].doi == norms[j].doi) and not (
+        if sim < TITLE_QUEUE and not (norms[i].doi and norms[i].doi == norms[j].doi) and not (
                 norms[i].pmid and norms[i].pmid == norms[j].pmid):
             continue
         verdict, rule, scores = _judge(norms[i], norms[j], sim)

@@ -160,3 +160,21 @@ def publication_kind(pub_type: str) -> str:
     if re.search(r"article|jour|review", pub_type, re.I):
         return "article"
     return ""
+
+
+NAME_WORD_RE = re.compile(r"[A-Z][a-z]+(?:['\-][A-Za-z][a-z]+)*")
+
+
+def author_names(authors: list[str]) -> set[str]:
+    """The capitalised name words of an author list, however the database glued or formatted it.
+
+    "Milner T. D.Okhovat S.Clement W. A." and "Milner Thomas D.Okhovat SalehClement William A."
+    share {milner, okhovat, clement}; initials are not name words. All-capitals lists fall back to
+    words of two or more letters.
+    """
+    text = " ".join(authors)
+    if any(ch.islower() for ch in text):
+        words = NAME_WORD_RE.findall(text)
+    else:
+        words = [w for w in re.split(r"[^A-Za-z'\-]+", text) if len(w) > 1]
+    return {fold(w) for w in words if len(w) > 1}
