@@ -30,10 +30,12 @@ demo: install ## install, then run the main job end to end on a demo (SQLite)
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_embase.toml
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_scopus.toml
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_ebsco.toml
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search add --from searches/demo_ovid.toml
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/pubmed_dinosaur.nbib --search demo_pubmed
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/embase_dinosaur.ris --search demo_embase
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/scopus_dinosaur.ris --search demo_scopus
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/ebsco_dinosaur.ris --search demo_ebsco
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening import screening/demo/ovid_medline_dinosaur.ris --search demo_ovid
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening dedup
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search list
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening export --format ris --out demo_export.ris

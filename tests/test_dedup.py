@@ -1,0 +1,227 @@
+"""Deduplication: the tricky cases one by one, then the database side (incremental, manual, screened)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from screening.dedup.core import DedupRecord, find_duplicates
+
+
+def rec(i: int, title: str, authors: list[str] | None = None, year: int | None = 2015, journal: str = "Lancet",
+        volume: str = "385", pages: str = "100-110", doi: str = "", **kw) -> DedupRecord:  # type: ignore[no-untyped-def]
+    return DedupRecord(id=i, title=title, authors=authors if authors is not None else ["Smith, John", "Doe, Ann"],
+                       year=year, journal=journal, volume=volume, pages=pages, doi=doi, **kw)
+
+
+def merged(*records: DedupRecord, **kw) -> bool:  # type: ignore[no-untyped-def]
+    result = find_duplicates(list(records), **kw)
+    return any(len(g) == len(records) for g in result.groups)
+
+
+T = "Integrated care models for older people: a systematic review of randomised trials"
+
+# --- duplicates that must be found --------------------------------------------------------------
+
+def test_cosmetic_differences_merge() -> None:
+    a = rec(1, T)
+    b = rec(2, "INTEGRATED CARE MODELS FOR OLDER PEOPLE - A SYSTEMATIC REVIEW OF RANDOMISED TRIALS.",
+            authors=["Smith J", "Doe A"], journal="The Lancet", pages="100-10")
+    assert merged(a, b)
+
+
+def test_language_marker_html_and_translated_brackets_merge() -> None:
+    a = rec(1, "Effect of <i>tai chi</i> on balance in older adults")
+    b = rec(2, "[Effect of tai chi on balance in older adults]. [Article in Chinese]")
+    c = rec(3, "Effect of tai chi on balance in older adults [Chinese]")
+    assert merged(a, b, c)
+
+
+def test_journal_abbreviation_and_glued_authors_merge() -> None:
+    a = rec(1, T, authors=["Milner T. D.Okhovat S.Clement W. A."], journal="J Am Med Assoc", pages="")
+    b = rec(2, T, authors=["Milner Thomas D.Okhovat SalehClement William A."],
+            journal="Journal of the American Medical Association", pages="")
+    assert merged(a, b)
+
+
+def test_shared_doi_merges_despite_missing_details() -> None:
+    a = rec(1, T, doi="10.1000/xyz123", volume="", pages="")
+    b = rec(2, T + ".", doi="10.1000/xyz123", journal="", authors=[])
+    assert merged(a, b)
+
+
+def test_epub_and_print_year_merge() -> None:
+    assert merged(rec(1, T, year=2015), rec(2, T, year=2016))
+
+
+# --- not duplicates ------------------------------------------------------------------------------
+
+def test_erratum_comment_and_reply_do_not_merge_with_the_article() -> None:
+    article = rec(1, T, doi="10.1000/abc")
+    for i, title in enumerate([f"Erratum: {T}", f"Correction to: {T}", f"Comment on: {T}", f"Reply to: {T}"], 2):
+        assert not merged(article, rec(i, title, doi="10.1000/abc")), title
+
+
+def test_medline_erratum_annotation_is_not_an_erratum() -> None:
+    assert merged(rec(1, T), rec(2, T + " [Erratum in: Lancet. 2016;387:10]"))
+
+
+def test_conference_abstract_does_not_merge_with_the_full_paper() -> None:
+    paper = rec(1, T, pub_type="Journal Article")
+    abstract = rec(2, T, pub_type="Conference Abstract", volume="12", pages="S45")
+    assert not merged(paper, abstract)
+
+
+def test_updated_cochrane_review_in_another_year_does_not_merge() -> None:
+    kw = {"journal": "Cochrane Database Syst Rev", "volume": "", "pages": "CD000133"}
+    old = rec(1, T, year=2006, doi="10.1002/14651858.cd000133.pub2", **kw)
+    new = rec(2, T, year=2012, doi="10.1002/14651858.cd000133.pub3", **kw)
+    assert not merged(old, new)
+
+
+def test_same_title_different_authors_does_not_merge() -> None:
+    a = rec(1, "Editorial", authors=["Smith, John"], volume="", pages="")
+    b = rec(2, "Editorial", authors=["Garcia, Maria"], volume="", pages="")
+    c = rec(3, T, authors=["Brown, A", "Green, B", "White, C"], volume="", pages="")
+    d = rec(4, T, authors=["Zhou, X", "Kumar, Y", "Novak, Z"], volume="", pages="")
+    assert not merged(a, b) and not merged(c, d)
+
+
+def test_series_doi_does_not_merge_different_titles() -> None:
+    a = rec(1, "Dopamine agonists in animal models of Parkinson's disease", doi="10.1159/000327701")
+    b = rec(2, "Transgenic mouse models of Alzheimer's disease", doi="10.1159/000327701")
+    assert not merged(a, b)
+
+
+def test_numbered_parts_are_not_merged() -> None:
+    a = rec(1, "Conference abstracts part 1 moderated posters", pages="")
+    b = rec(2, "Conference abstracts part 2 moderated posters", pages="")
+    assert not merged(a, b)
+
+
+def test_pii_in_doi_field_is_ignored() -> None:
+    a = rec(1, "Alpha study of one thing", doi="S0140-6736(20)30001-1 [pii]")
+    b = rec(2, "Beta study of another thing", doi="S0140-6736(20)30001-1 [pii]")
+    assert not merged(a, b)
+
+
+# --- groups, constraints, kept record, scale -----------------------------------------------------
+
+def test_cannot_link_holds_transitively_and_must_link_applies() -> None:
+    a, b, c = rec(1, T), rec(2, T), rec(3, T)
+    result = find_duplicates([a, b, c], cannot_link=[(1, 3)])
+    assert not any({1, 3} <= set(g) for g in result.groups)
+    d = rec(4, "Something else entirely about knees", authors=["Other, O"])
+    result = find_duplicates([a, d], must_link=[(1, 4)])
+    assert result.groups == [[1, 4]]
+
+
+def test_kept_record_is_the_most_complete_or_the_screened_one() -> None:
+    bare = rec(1, T, pages="")
+    full = rec(2, T, doi="10.1000/k", abstract="Background. Methods. Results.")
+    assert find_duplicates([bare, full]).kept == [2]
+    bare.locked = True
+    assert find_duplicates([bare, full]).kept == [1]
+
+
+def test_blocking_keeps_comparisons_near_linear() -> None:
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(3000)]
+    records = [rec(i, " ".join(rng.choice(words) for _ in range(9)), authors=[f"Author{rng.randint(1, 4000)}, A"],
+                   year=rng.randint(1990, 2020), volume=str(rng.randint(1, 99)), pages=str(rng.randint(1, 999)))
+               for i in range(5000)]
+    result = find_duplicates(records)
+    assert result.comparisons < 5000 * 20  # all pairs would be 12.5 million
+    assert result.groups == []
+
+
+def test_deterministic() -> None:
+    records = [rec(1, T), rec(2, T + "."), rec(3, "Other title about hips", authors=["X, Y"])]
+    assert find_duplicates(records).groups == find_duplicates(list(reversed(records))).groups
+
+
+# --- through the database and the CLI ------------------------------------------------------------
+
+def write_ris(path: Path, records: list[tuple[str, str, str]]) -> None:
+    with open(path, "w") as f:
+        for rid, title, author in records:
+            f.write(f"TY  - JOUR\nID  - {rid}\nTI  - {title}\nAU  - {author}\nPY  - 2015\nJO  - Lancet\n"
+                    "VL  - 385\nSP  - 100\nEP  - 110\nER  - \n\n")
+
+
+def export(run) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    rows = csv.DictReader(io.StringIO(run("export", "--format", "csv", "--all").stdout))
+    return {r["ris_id"]: r for r in rows}
+
+
+def test_incremental_split_merge_and_rerun(run, tmp_path: Path) -> None:
+    run("search", "add", "medline", "--database", "MEDLINE")
+    run("search", "add", "embase", "--database", "Embase")
+    write_ris(tmp_path / "m.ris", [("m1", T, "Smith, John"), ("m2", "Hip fractures in care homes", "Lee, K")])
+    run("import", tmp_path / "m.ris", "--search", "medline")
+    assert json.loads(run("dedup", "--json").stdout)["removed"] == 0
+    write_ris(tmp_path / "e.ris", [("e1", T.upper(), "Smith J"), ("e2", "Knee pain in runners", "Ng, P")])
+    run("import", tmp_path / "e.ris", "--search", "embase")
+    summary = json.loads(run("dedup", "--json").stdout)
+    assert summary["removed"] == 1 and summary["groups"] == 1
+    rows = export(run)
+    assert rows["e1"]["duplicate_of"] == rows["m1"]["record_id"] or rows["m1"]["duplicate_of"] == rows["e1"]["record_id"]
+    shown = run("dedup", "show", rows["m1"]["record_id"]).stdout
+    assert "fuzzy" in shown and "title" in shown
+    # a person splits them; the next automatic pass respects it
+    run("dedup", "split", rows["e1"]["record_id"], "--as", "ann")
+    run("dedup")
+    rows = export(run)
+    assert rows["e1"]["duplicate_of"] == "" and rows["m1"]["duplicate_of"] == ""
+    # a person merges two different records; it survives a re-run
+    run("dedup", "merge", rows["m2"]["record_id"], rows["e2"]["record_id"])
+    run("dedup")
+    rows = export(run)
+    assert rows["e2"]["duplicate_of"] == rows["m2"]["record_id"] or rows["m2"]["duplicate_of"] == rows["e2"]["record_id"]
+    assert len([r for r in rows.values() if not r["duplicate_of"]]) == 3
+    assert "MEDLINE" in run("export", "--format", "csv").stdout
+
+
+def test_duplicate_found_after_screening_is_flagged_and_keeps_decisions(run, db, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from screening.storage.models import Decision, Record, ScreeningSet, User
+
+    run("search", "add", "medline", "--database", "MEDLINE")
+    run("search", "add", "embase", "--database", "Embase")
+    write_ris(tmp_path / "m.ris", [("m1", T, "Smith, John")])
+    write_ris(tmp_path / "e.ris", [("e1", T + ".", "Smith J")])
+    run("import", tmp_path / "m.ris", "--search", "medline")
+    run("import", tmp_path / "e.ris", "--search", "embase")
+    with db.transaction() as s:  # both were screened before anyone deduplicated
+        u = User(name="ann", role="screener")
+        st = ScreeningSet(name="access")
+        s.add_all([u, st])
+        s.flush()
+        for r in s.scalars(select(Record)):
+            s.add(Decision(set_id=st.id, record_id=r.id, user_id=u.id, decision="include", phase="test"))
+    summary = json.loads(run("dedup", "--json").stdout)
+    assert summary["removed"] == 1 and summary["flagged"] == 1
+    with db.transaction() as s:
+        assert s.query(Decision).count() == 2
+        flagged = s.scalars(select(Record).where(Record.duplicate_of.is_not(None))).one()
+        assert "after screening" in flagged.dedup_flag
+
+
+@pytest.mark.parametrize("answer, kept", [("y\n", 1), ("n\n", 2)])
+def test_review_queue_in_the_terminal(run, tmp_path: Path, answer: str, kept: int) -> None:
+    run("search", "add", "s", "--database", "MEDLINE")
+    with open(tmp_path / "q.ris", "w") as f:  # same title, years one apart, nothing else: doubtful
+        for rid, year in (("a", 2015), ("b", 2016)):
+            f.write(f"TY  - JOUR\nID  - {rid}\nTI  - {T}\nPY  - {year}\nER  - \n\n")
+    run("import", tmp_path / "q.ris", "--search", "s")
+    assert json.loads(run("dedup", "--json").stdout)["queued"] == 1
+    out = run("dedup", "review", "--as", "ann", input=answer).stdout
+    assert "pair 1 of 1" in out
+    assert len([r for r in export(run).values() if not r["duplicate_of"]]) == kept
+    assert json.loads(run("dedup", "--json").stdout)["queued"] == 0  # answered pairs never come back
