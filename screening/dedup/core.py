@@ -26,6 +26,7 @@ The rules, in the order they run (each says what it is for):
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -121,7 +122,7 @@ def _normalise(r: DedupRecord) -> _Norm:
         doi = ""
     return _Norm(
         title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(r.authors)),
-        numbers=tuple(sorted(w for w in t.split() if w.isdigit())), year=r.year, journals=journals,
+        numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
         volume=norm_number(r.volume), page=first_page(r.pages), doi=doi, pmid=(r.pmid or "").strip(),
         erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
     )
@@ -161,6 +162,14 @@ def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
         yield idx[: MAX_BLOCK * 4]
 
 
+def _prefix_sim(a: str, b: str) -> float:
+    """A title that is the start of the other (a translated title or subtitle appended) counts as the same."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= 40 and long_.startswith(short):
+        return TITLE_SURE
+    return 0.0
+
+
 def _author_sim(x: _Norm, y: _Norm) -> float | None:
     """Share of the shorter author list's name words found in the other (glue- and format-proof)."""
     if not x.names or not y.names:
@@ -189,13 +198,14 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         return "no", rule, {**scores, "veto": "different PMIDs"}
     if x.year and y.year and abs(x.year - y.year) > 1:
         return "no", rule, {**scores, "veto": "years differ"}
+    same_id = same_doi or same_pmid  # the identifier outweighs a mistyped page or volume
     if x.page and y.page:
         scores["pages"] = x.page == y.page
-        if x.page != y.page:
+        if x.page != y.page and not same_id:
             return "no", rule, {**scores, "veto": "different first pages"}
     if x.volume and y.volume:
         scores["volume"] = x.volume == y.volume
-        if x.volume != y.volume:
+        if x.volume != y.volume and not same_id:
             return "no", rule, {**scores, "veto": "different volumes"}
     journal = None
     if x.journals and y.journals:
@@ -297,6 +307,8 @@ def find_duplicates(
     queue: list[Link] = []
     for (i, j), sim in zip(ordered, sims, strict=True):
         sim = float(sim) / 100
+        if sim < TITLE_SURE:
+            sim = max(sim, _prefix_sim(norms[i].title, norms[j].title))
         if sim < TITLE_QUEUE and not (norms[i].doi and norms[i].doi == norms[j].doi) and not (
                 norms[i].pmid and norms[i].pmid == norms[j].pmid):
             continue

@@ -109,9 +109,11 @@ def norm_journal(journal: str) -> str:
 
 
 def journal_match(a: str, b: str) -> bool:
-    """Full title vs ISO 4 abbreviation: every token of the shorter is a prefix of the next token of the longer.
+    """Full title vs abbreviation: the shorter's tokens are prefixes of the longer's tokens, in order.
 
-    "j am med assoc" matches "journal american medical association"; "bmj" matches "bmj".
+    "j am med assoc" matches "journal american medical association"; a quarter of the shorter's
+    tokens may be unmatched ("exp biol med maywood" vs "experimental biology medicine",
+    "ross fiziol zh im i m sechenova" vs "rossiiskii fiziologicheskii zhurnal imen sechenova").
     """
     if not a or not b:
         return False
@@ -120,14 +122,15 @@ def journal_match(a: str, b: str) -> bool:
     ta, tb = a.split(), b.split()
     if len(ta) > len(tb):
         ta, tb = tb, ta
-    i = 0
+    matched, i = 0, 0
     for tok in ta:
-        while i < len(tb) and not tb[i].startswith(tok):
-            i += 1
-        if i == len(tb):
-            return False
-        i += 1
-    return True
+        j = i
+        while j < len(tb) and not tb[j].startswith(tok):
+            j += 1
+        if j < len(tb):
+            matched += 1
+            i = j + 1
+    return matched >= max(1, 0.75 * len(ta)) and (matched == len(ta) or len(ta) >= 3)
 
 
 def first_page(pages: str) -> str:
