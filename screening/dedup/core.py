@@ -38,6 +38,7 @@ from rapidfuzz.process import cpdist
 from screening.dedup.normalise import (
     author_names,
     first_page,
+    last_page,
     fold,
     is_erratum,
     journal_match,
@@ -108,6 +109,7 @@ class _Norm:
     journals: list[str]
     volume: str
     page: str
+    last: str
     doi: str
     pmid: str
     erratum: bool
@@ -123,7 +125,7 @@ def _normalise(r: DedupRecord) -> _Norm:
     return _Norm(
         title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(r.authors)),
         numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
-        volume=norm_number(r.volume), page=first_page(r.pages), doi=doi, pmid=(r.pmid or "").strip(),
+        volume=norm_number(r.volume), page=first_page(r.pages), last=last_page(r.pages), doi=doi, pmid=(r.pmid or "").strip(),
         erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
     )
 
@@ -200,8 +202,9 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         return "no", rule, {**scores, "veto": "years differ"}
     same_id = same_doi or same_pmid  # the identifier outweighs a mistyped page or volume
     if x.page and y.page:
-        scores["pages"] = x.page == y.page
-        if x.page != y.page and not same_id:
+        # a typo in one end of the range is common ("2141-2147" vs "2142-2147"): either end agreeing is enough
+        scores["pages"] = x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= 2)
+        if not scores["pages"] and not same_id:
             return "no", rule, {**scores, "veto": "different first pages"}
     if x.volume and y.volume:
         scores["volume"] = x.volume == y.volume

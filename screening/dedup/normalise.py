@@ -140,6 +140,19 @@ def first_page(pages: str) -> str:
     return digits.lstrip("0")
 
 
+def last_page(pages: str) -> str:
+    """The last page, expanded against the first ("123-30" -> "130"); "" when there is none."""
+    p = (pages or "").replace("–", "-")
+    if "-" not in p:
+        return ""
+    start, _, end = p.partition("-")
+    s = "".join(ch for ch in start if ch.isdigit()).lstrip("0")
+    e = "".join(ch for ch in end if ch.isdigit()).lstrip("0")
+    if e and s and len(e) < len(s):
+        e = s[: len(s) - len(e)] + e
+    return e
+
+
 def norm_number(value: str) -> str:
     """A clean volume number, or "" when the field is not one (garbled exports: "1)", "NA")."""
     v = (value or "").strip()
