@@ -38,10 +38,10 @@ from rapidfuzz.process import cpdist
 from screening.dedup.normalise import (
     author_names,
     first_page,
-    last_page,
     fold,
     is_erratum,
     journal_match,
+    last_page,
     norm_journal,
     norm_number,
     norm_title,
@@ -110,6 +110,7 @@ class _Norm:
     volume: str
     page: str
     last: str
+    article_number: bool
     doi: str
     pmid: str
     erratum: bool
@@ -125,7 +126,8 @@ def _normalise(r: DedupRecord) -> _Norm:
     return _Norm(
         title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(r.authors)),
         numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
-        volume=norm_number(r.volume), page=first_page(r.pages), last=last_page(r.pages), doi=doi, pmid=(r.pmid or "").strip(),
+        volume=norm_number(r.volume), page=first_page(r.pages), last=last_page(r.pages),
+        article_number=bool(re.match(r"\s*[a-z]\d{3,}", r.pages or "", re.I)), doi=doi, pmid=(r.pmid or "").strip(),
         erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
     )
 
@@ -204,7 +206,8 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     if x.page and y.page:
         # a typo in one end of the range is common ("2141-2147" vs "2142-2147"): either end agreeing is enough
         scores["pages"] = x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= 2)
-        if not scores["pages"] and not same_id:
+        # an article number ("e12724", "a1754") against printed pages is not a conflict
+        if not scores["pages"] and not same_id and x.article_number == y.article_number:
             return "no", rule, {**scores, "veto": "different first pages"}
     if x.volume and y.volume:
         scores["volume"] = x.volume == y.volume
@@ -221,6 +224,8 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     if x.numbers != y.numbers and x.title and y.title:  # "Part 1" vs "Part 2", "delta(8)" vs "delta(9)"
         return "queue", rule, {**scores, "doubt": "numbers in the titles differ"}
     if same_doi or same_pmid:
+        if journal is False and scores.get("pages") is False:  # one DOI on two meeting abstracts
+            return "queue", rule, {**scores, "doubt": "same identifier, different journal and pages"}
         if title_sim >= TITLE_WITH_ID:
             return "dup", rule, scores
         return "queue", rule, scores

@@ -25,13 +25,15 @@ GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa
          "ε": "epsilon", "λ": "lambda", "σ": "sigma", "τ": "tau", "θ": "theta"}
 JOURNAL_STOP = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "des", "du", "und", "der", "fur", "a"}
 ERRATUM_RE = re.compile(
-    r"^\s*(?:erratum|errata|correction|corrigendum|retraction|retracted|withdrawn|expression of concern|"
-    r"comment(?:ary)? on|reply|response|author'?s? reply|in reply|re:|letter to the editor)\b"
-    r"|\b(?:erratum|corrigendum)\b|\bcorrection to\b|\breply to\b|\bresponse to\b|\bcomment on\b",
+    r"^\s*(?:erratum|errata|correction\b\s*(?::|to\b)|corrigendum|retraction|retracted|withdrawn\b|"
+    r"expression of concern|comment on\b|commentary on\b|reply to\b|reply\s*:|in reply\b|author'?s'? reply|"
+    r"response to (?:the )?(?:letter|comment|commentary|editorial)|re\s*:|letter to the editor)"
+    r"|[\[(](?:erratum|corrigendum|correction|retraction)[\])]|\bauthor'?s'? reply\s*$|\s-\s*reply\s*$",
     re.I,
 )
 ANNOTATION_RE = re.compile(
-    r"\s*\[(?:erratum|errata|comment|see comment|retraction|retracted|corrected|update|published erratum)[^\]]*\]\.?",
+    r"\s*\[(?:erratum|errata|comment|see comment|retraction|retracted|corrected|update|published erratum|review|"
+    r"\d+ refs?|editorial|letter|news|electronic resource)[^\]]*\]\.?",
     re.I,
 )
 CONFERENCE_RE = re.compile(r"conference|congress|meeting|symposium|proceedings|abstracts?\b|poster", re.I)
