@@ -261,11 +261,13 @@ class Assignment(Base):
 
 
 class Decision(Base):
-    """One screening or adjudication event. Append-only: the latest per (set, record, user, kind) counts."""
+    """One screening or adjudication event. Append-only: the latest per (set, record, user, kind) counts;
+    "retract" (undo) withdraws the previous one, so the record returns to the queue without any row changing.
+    """
 
     __tablename__ = "decision"
     __table_args__ = (
-        CheckConstraint("decision IN ('include', 'exclude', 'maybe')", name="decision"),
+        CheckConstraint("decision IN ('include', 'exclude', 'maybe', 'retract')", name="decision"),
         CheckConstraint("kind IN ('screen', 'adjudicate')", name="kind"),
         Index("ix_decision_set_record", "set_id", "record_id"),
     )

@@ -1,0 +1,120 @@
+"""Test-screening samples: a seeded simple random sample, cut into batches, assigned to pairs.
+
+The sample drawn is stored exactly (the published n's are not always share x total), with its
+seed and every parameter, so it can be reproduced and audited. Batches go to the pairs in
+turn, so pair loads differ by at most one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from screening.errors import Conflict, ScreeningError
+from screening.sets import get_set, kept_members
+from screening.storage.models import Assignment, Batch, Sample, ScreeningSet, SetEvent, User
+from screening.users import get_user, require_role
+
+
+@dataclass
+class SampleResult:
+    sample_id: int
+    size: int
+    batches: list[tuple[int, str, str, int]]  # (number, user a, user b, records)
+    seed: int
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """"a+b,a+c,b+c" -> [("a", "b"), ("a", "c"), ("b", "c")]."""
+    pairs = []
+    for part in text.split(","):
+        names = [n.strip() for n in part.split("+")]
+        if len(names) != 2 or not all(names) or names[0] == names[1]:
+            raise ScreeningError(f"--pairs: {part!r} is not a pair of two different screeners (a+b).")
+        pairs.append((names[0], names[1]))
+    if len(set(map(frozenset, pairs))) != len(pairs):
+        raise ScreeningError("--pairs: a pair is listed twice.")
+    return pairs
+
+
+def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]], seed: int, batch_size: int,
+                share: float | None = None, size: int | None = None, batches: int | None = None,
+                actor: str | None = None) -> SampleResult:
+    """Draw (or extend) the test-screening sample of a set.
+
+    The first draw takes ``size`` records, or ceil(share x kept records). A later draw extends
+    the sample from the records not yet sampled (for example one more batch when agreement is
+    not reached yet); its share, batch size and pairs may differ from the first.
+    """
+    st = get_set(session, set_name)
+    if st.phase != "test":
+        raise Conflict(f"set {set_name} is in the {st.phase} phase; samples are for the test phase.")
+    if batch_size < 1:
+        raise ScreeningError("--batch-size must be at least 1.")
+    users = {}
+    for a, b in pairs:
+        for name in (a, b):
+            u = get_user(session, name)
+            require_role(u, "screener", "pi", action="screen")
+            users[name] = u
+    members = kept_members(session, st.id)
+    sampled = set(session.scalars(select(Assignment.record_id).where(
+        Assignment.set_id == st.id, Assignment.phase == "test")))
+    pool = [r for r in members if r not in sampled]
+    if size is None and batches is not None:
+        size = min(batches * batch_size, len(pool))
+    if size is None:
+        if share is None or not 0 < share <= 1:
+            raise ScreeningError("give --share between 0 and 1 (e.g. 0.25), --size N or --batches K.")
+        size = math.ceil(share * len(members))
+    if size < 1 or size > len(pool):
+        raise ScreeningError(f"cannot draw {size} records: {len(pool)} of the set's {len(members)} records "
+                             "are not in the sample yet.")
+    chosen = random.Random(seed).sample(pool, size)
+    sample = Sample(set_id=st.id, seed=seed, share=share, size=size, batch_size=batch_size,
+                    pairs=[list(p) for p in pairs], created_by=actor,
+                    params={"pool": len(pool), "set_records": len(members), "extends": bool(sampled)})
+    session.add(sample)
+    session.flush()
+    first_number = (session.scalar(select(Batch.number).where(Batch.set_id == st.id)
+                                   .order_by(Batch.number.desc()).limit(1)) or 0) + 1
+    n_batches = math.ceil(size / batch_size)
+    # continue the rotation where the previous draw stopped, so loads stay balanced across draws
+    previous = session.scalar(select(Batch).where(Batch.set_id == st.id).order_by(Batch.number.desc()).limit(1))
+    offset = 0
+    if previous is not None:
+        last = (session.get(User, previous.user_a).name, session.get(User, previous.user_b).name)
+        offset = next((i + 1 for i, p in enumerate(pairs) if p == last), 0)
+    out = []
+    rows = []
+    for k in range(n_batches):
+        a, b = pairs[(k + offset) % len(pairs)]
+        batch = Batch(set_id=st.id, sample_id=sample.id, number=first_number + k,
+                      user_a=users[a].id, user_b=users[b].id)
+        session.add(batch)
+        session.flush()
+        chunk = chosen[k * batch_size:(k + 1) * batch_size]
+        for pos, rid in enumerate(chunk, 1):
+            for u in (users[a], users[b]):
+                rows.append({"set_id": st.id, "record_id": rid, "user_id": u.id, "batch_id": batch.id,
+                             "position": pos, "phase": "test"})
+        out.append((batch.number, a, b, len(chunk)))
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(Assignment), rows[i:i + 5000])
+    session.add(SetEvent(set_id=st.id, kind="sample", actor=actor, payload={
+        "sample_id": sample.id, "seed": seed, "share": share, "size": size, "batch_size": batch_size,
+        "pairs": [list(p) for p in pairs]}))
+    return SampleResult(sample.id, size, out, seed)
+
+
+def set_pairs(session: Session, st: ScreeningSet) -> list[tuple[str, str]]:
+    """The pairs of a set's samples, in the order first used."""
+    seen: dict[tuple[str, str], None] = {}
+    for s in session.scalars(select(Sample).where(Sample.set_id == st.id).order_by(Sample.id)):
+        for a, b in s.pairs:
+            seen[(a, b)] = None
+    return list(seen)

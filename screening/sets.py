@@ -1,0 +1,116 @@
+"""Screening sets (themes): built from whole searches or by hand, each with its criteria.
+
+Only kept records join a set (a removed duplicate is never screened). Records added by hand
+(grey literature, citation chasing) keep where they came from in ``SetMember.added_via``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from screening.errors import Conflict, NotFound, ScreeningError
+from screening.searches import get_search
+from screening.storage.models import Assignment, Record, ScreeningSet, SetEvent, SetMember
+
+
+def get_set(session: Session, name: str) -> ScreeningSet:
+    s = session.scalar(select(ScreeningSet).where(ScreeningSet.name == name))
+    if s is None:
+        known = ", ".join(session.scalars(select(ScreeningSet.name).order_by(ScreeningSet.name))) or "none yet"
+        raise NotFound(f"no set named {name!r} (known: {known}); create it with `screening set create`.")
+    return s
+
+
+def create_set(session: Session, name: str, *, searches: list[str] | None = None, all_records: bool = False,
+               criteria: str | None = None, actor: str | None = None) -> tuple[ScreeningSet, int]:
+    """A set from whole searches (or every kept record); returns the set and its size."""
+    if session.scalar(select(ScreeningSet).where(ScreeningSet.name == name)) is not None:
+        raise Conflict(f"a set named {name!r} exists already.")
+    if not searches and not all_records:
+        raise ScreeningError("say which records: --search NAME (repeatable) or --all.")
+    st = ScreeningSet(name=name, criteria=criteria, phase="test")
+    session.add(st)
+    session.flush()
+    stmt = select(Record.id, Record.search_id).where(Record.duplicate_of.is_(None)).order_by(Record.id)
+    via = "all searches"
+    if searches:
+        ids = {get_search(session, s).id: s for s in searches}
+        stmt = stmt.where(Record.search_id.in_(ids))
+        via = "search " + ", ".join(searches)
+    rows = [{"set_id": st.id, "record_id": rid, "added_via": via} for rid, _ in session.execute(stmt)]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(SetMember), rows[i:i + 5000])
+    session.add(SetEvent(set_id=st.id, kind="create", actor=actor, payload={"via": via, "records": len(rows)}))
+    return st, len(rows)
+
+
+def add_records(session: Session, set_name: str, record_ids: list[int], *, source: str,
+                actor: str | None = None) -> int:
+    """Add existing records to a set by hand, with where they came from."""
+    st = get_set(session, set_name)
+    have = set(session.scalars(select(SetMember.record_id).where(SetMember.set_id == st.id)))
+    added = 0
+    for rid in record_ids:
+        rec = session.get(Record, rid)
+        if rec is None:
+            raise NotFound(f"no record {rid}.")
+        if rec.duplicate_of is not None:
+            raise ScreeningError(f"record {rid} is a duplicate of {rec.duplicate_of}; add that one instead.")
+        if rid not in have:
+            session.add(SetMember(set_id=st.id, record_id=rid, added_via=f"by hand: {source}"))
+            have.add(rid)
+            added += 1
+    session.add(SetEvent(set_id=st.id, kind="add", actor=actor, payload={"records": record_ids, "source": source}))
+    return added
+
+
+def add_hand_record(session: Session, set_name: str, *, title: str, source: str, authors: list[str] | None = None,
+                    year: int | None = None, journal: str | None = None, doi: str | None = None,
+                    abstract: str | None = None, actor: str | None = None) -> Record:
+    """A record found outside the searches (grey literature, citation chasing), added to a set."""
+    if not title.strip():
+        raise ScreeningError("a record added by hand needs a title.")
+    rec = Record(source=source, format="hand", title=title, authors=authors or [], year=year, journal=journal,
+                 doi=(doi or "").lower() or None, abstract=abstract, ris_type="JOUR",
+                 raw=[["TI", title], *[["AU", a] for a in authors or []]])
+    session.add(rec)
+    session.flush()
+    add_records(session, set_name, [rec.id], source=source, actor=actor)
+    return rec
+
+
+def set_criteria(session: Session, set_name: str, criteria: str, *, actor: str | None = None) -> None:
+    st = get_set(session, set_name)
+    session.add(SetEvent(set_id=st.id, kind="criteria", actor=actor, payload={"old": st.criteria, "new": criteria}))
+    st.criteria = criteria
+
+
+@dataclass
+class SetSummary:
+    name: str
+    records: int
+    by_hand: int
+    sampled: int
+    phase: str
+
+
+def kept_members(session: Session, set_id: int) -> list[int]:
+    """The set's records that are screened: members that are not removed duplicates, by id."""
+    return list(session.scalars(
+        select(SetMember.record_id).join(Record, Record.id == SetMember.record_id)
+        .where(SetMember.set_id == set_id, Record.duplicate_of.is_(None)).order_by(SetMember.record_id)))
+
+
+def summarise_sets(session: Session) -> list[SetSummary]:
+    out = []
+    for st in session.scalars(select(ScreeningSet).order_by(ScreeningSet.id)):
+        members = kept_members(session, st.id)
+        by_hand = session.scalar(select(func.count()).select_from(SetMember).where(
+            SetMember.set_id == st.id, SetMember.added_via.like("by hand:%"))) or 0
+        sampled = session.scalar(select(func.count(func.distinct(Assignment.record_id))).where(
+            Assignment.set_id == st.id, Assignment.phase == "test")) or 0
+        out.append(SetSummary(st.name, len(members), by_hand, sampled, st.phase))
+    return out
