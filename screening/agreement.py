@@ -124,7 +124,7 @@ def agreement(ratings: Iterable[Rating]) -> dict[str, Any]:
     ri = counts.sum(1) if items else np.zeros(0)
     pairable = counts[ri >= 2] if items else counts
     out: dict[str, Any] = {
-        "n_items": int(len(pairable)), "n_raters": len(raters), "categories": [str(c) for c in cats],
+        "n_items": len(pairable), "n_raters": len(raters), "categories": [str(c) for c in cats],
         "percent_agreement": None, "cohen_kappa": None, "pabak": None, "prevalence_index": None,
         "bias_index": None, "gwet_ac1": None, "fleiss_kappa": None, "krippendorff_alpha": None,
     }

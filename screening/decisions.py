@@ -201,7 +201,7 @@ def queue(session: Session, user_name: str, *, set_name: str | None = None, incl
                               -scores.get((t[0].set_id, t[0].record_id), 0.0), t[0].position, t[0].record_id))
     recs = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_([a.record_id for a, _, _ in items])))}
     out = []
-    for a, sname, done in items:
+    for a, sname, _done in items:
         r = recs[a.record_id]
         entry = {"record_id": r.id, "title": r.title, "abstract": r.abstract, "authors": list(r.authors or []),
                  "year": r.year, "journal": r.journal, "keywords": list(r.keywords or []), "set": sname,

@@ -64,9 +64,9 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 
 def _register() -> None:
-    from screening.cli import dedup, records, stats
+    from screening.cli import dedup, records, review, stats
 
-    for module in (records, dedup, stats):
+    for module in (records, dedup, review, stats):
         for command in module.COMMANDS:
             cli.add_command(command)
 
