@@ -1,0 +1,239 @@
+"""Blind dual review: Table 3 rebuilt, samples, pairs, blinding, PI adjudication, history, single phase."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+
+from screening.decisions import conflicts, final_decisions, history, queue, record_decision, resolve
+from screening.errors import NotAllowed
+from screening.phase import move_to_single
+from screening.reports import render_table3, table3
+from screening.sampling import draw_sample, parse_pairs
+from screening.searches import add_search
+from screening.sets import add_hand_record, create_set
+from screening.storage.models import Assignment, Batch, Decision, Record
+from screening.users import add_user
+
+
+def make_records(session, search: str, n: int) -> None:  # type: ignore[no-untyped-def]
+    s = add_search(session, search, "MEDLINE")
+    rows = [{"search_id": s.id, "title": f"{search} record {i}", "abstract": f"About {search} {i}", "raw": [],
+             "format": "ris", "authors": [f"Author{i}, A"], "year": 2000 + i % 17} for i in range(n)]
+    for i in range(0, n, 5000):
+        session.execute(insert(Record), rows[i:i + 5000])
+
+
+TABLE3 = [  # set, records from searches, added by hand, share, published n, pairs
+    ("Access", 7965, 0, 0.25, 1992, "a1+a2,a3+a4,a5+a6"),
+    ("MCP", 2160, 70, 0.25, 558, "m1+m2"),
+    ("Community", 8772, 0, 0.20, 1755, "c1+c2,c1+c3"),
+    ("Contracting", 2695, 0, 0.20, 540, "k1+k2,k1+k3,k2+k3"),
+    ("Ways of working", 8843, 0, 0.20, 1770, "w1+w2,w1+w3,w2+w3"),
+]
+
+
+def test_table3_rebuilt(db) -> None:  # type: ignore[no-untyped-def]
+    with db.transaction() as s:
+        for name, n, by_hand, share, published, pairs in TABLE3:
+            make_records(s, name, n)
+            create_set(s, name, searches=[name])
+            for i in range(by_hand):
+                add_hand_record(s, name, title=f"Grey literature report {i}", source="grey literature")
+            for u in sorted({u for p in parse_pairs(pairs) for u in p}):
+                add_user(s, u, "screener")
+            total = n + by_hand
+            size = None if math.ceil(share * total) == published else published  # 2695 x 20% = 539, 540 published
+            res = draw_sample(s, name, pairs=parse_pairs(pairs), seed=2016, batch_size=100, share=share, size=size)
+            assert res.size == published
+            loads = Counter((a, b) for _, a, b, _ in res.batches)
+            assert set(loads) == set(parse_pairs(pairs))
+            assert max(loads.values()) - min(loads.values()) <= 1
+        rows = {r["set"]: r for r in table3(s)}
+        md = render_table3(table3(s))
+    assert rows["Access"]["test_screening"] == "25% (n = 1992)"
+    assert rows["Access"]["pairs_screeners"] == "three pairs / six screeners"
+    assert rows["MCP"]["records"] == "2230 (2160 from searches + 70 added by hand)"
+    assert rows["MCP"]["pairs_screeners"] == "one pair / two screeners"
+    assert rows["Community"]["test_screening"] == "20% (n = 1755)"
+    assert rows["Community"]["pairs_screeners"] == "two pairs / three screeners"
+    assert rows["Contracting"]["test_screening"] == "20% (n = 540)"
+    assert rows["Contracting"]["pairs_screeners"] == "three pairs / three screeners"
+    assert rows["Ways of working"]["records_screened"] == 8843
+    assert sum(r["records_screened"] for r in rows.values()) == 30505
+    assert "| Access | 7965 | 25% (n = 1992) | three pairs / six screeners |" in md
+
+
+def small_review(db, n: int = 40, seed: int = 7):  # type: ignore[no-untyped-def]
+    with db.transaction() as s:
+        make_records(s, "medline", n)
+        create_set(s, "access", all_records=True, criteria="Include primary care models.")
+        for u in ("alice", "bob", "carol"):
+            add_user(s, u, "screener")
+        add_user(s, "pat", "pi")
+        draw_sample(s, "access", pairs=parse_pairs("alice+bob,alice+carol,bob+carol"), seed=seed, batch_size=5,
+                    share=0.25)
+
+
+def assignment_of(db) -> list[tuple[int, int, int, int]]:  # type: ignore[no-untyped-def]
+    with db.transaction() as s:
+        return sorted(s.execute(select(Assignment.record_id, Assignment.user_id, Batch.number, Assignment.position)
+                                .join(Batch, Batch.id == Assignment.batch_id)).all())
+
+
+def test_same_seed_same_sample_batches_and_assignment(db, tmp_path: Path, template_db) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from screening.storage.db import Database
+
+    small_review(db)
+    others = []
+    for k, seed in enumerate((7, 8)):
+        path = tmp_path / f"other{k}.db"
+        shutil.copy(template_db, path)
+        other = Database(f"sqlite:///{path}")
+        small_review(other, seed=seed)
+        others.append(assignment_of(other))
+        other.dispose()
+    assert assignment_of(db) == others[0]
+    assert assignment_of(db) != others[1]
+    with db.transaction() as s:
+        from screening.storage.models import Sample
+
+        sample = s.scalar(select(Sample))
+        assert sample.seed == 7 and sample.batch_size == 5 and sample.share == 0.25 and sample.size == 10
+
+
+def pair_record(db):  # type: ignore[no-untyped-def]
+    """A test-sample record with its two screeners."""
+    with db.transaction() as s:
+        a = s.execute(select(Assignment.record_id, Batch.user_a, Batch.user_b).join(Batch, Batch.id == Assignment.batch_id)
+                      .order_by(Assignment.record_id)).first()
+        from screening.storage.models import User
+
+        names = {u.id: u.name for u in s.scalars(select(User))}
+        return a.record_id, names[a.user_a], names[a.user_b]
+
+
+def test_blinding_holds_on_every_path(db, run) -> None:  # type: ignore[no-untyped-def]
+    small_review(db)
+    rid, first, second = pair_record(db)
+    with db.transaction() as s:
+        record_decision(s, first, rid, "include", reason="zq-reason", note="zq-note")
+    leaks = [
+        json.dumps(run("queue", "--as", second, "--set", "access", "--json").stdout),
+        run("status", "access", "--json").stdout,
+        run("history", str(rid)).stdout,
+        run("history", str(rid), "--as", second).stdout,
+        run("export", "--format", "csv", "--all").stdout,
+        run("export", "--format", "csv", "--set", "access", "--included").stdout,
+    ]
+    assert not any("zq-" in text for text in leaks)
+    assert "zq-reason" in run("history", str(rid), "--as", first).stdout  # one's own decisions are visible
+    r = run("debrief", "access", "--batch", "1", "--as", second, ok=False)
+    assert r.exit_code != 0 or "zq-" not in r.output
+    # the screen command shows the partner nothing either
+    out = run("screen", "--as", second, "--set", "access", input="q\n").stdout
+    assert "zq-" not in out and "batch" in out
+
+
+def test_only_a_pi_lists_and_resolves_conflicts_and_finals_sit_beside_originals(db, run) -> None:  # type: ignore[no-untyped-def]
+    small_review(db)
+    rid, first, second = pair_record(db)
+    with db.transaction() as s:
+        record_decision(s, first, rid, "include")
+        record_decision(s, second, rid, "maybe", reason="unclear population")
+    r = run("conflicts", "access", "--as", first, "--json", ok=False)
+    assert r.exit_code != 0 and "only a pi" in r.output.lower()
+    with db.transaction() as s, pytest.raises(NotAllowed):
+        resolve(s, first, rid, "include")
+    items = json.loads(run("conflicts", "access", "--as", "pat", "--json").stdout)
+    assert [c["record_id"] for c in items] == [rid]
+    assert {d["user"]: d["decision"] for d in items[0]["decisions"]} == {first: "include", second: "maybe"}
+    run("resolve", "--as", "pat", rid, "include", "--note", "meets criteria")
+    assert json.loads(run("conflicts", "access", "--as", "pat", "--json").stdout) == []
+    with db.transaction() as s:
+        assert final_decisions(s)[rid] == "include"
+        kinds = Counter((d.kind, d.decision) for d in s.scalars(select(Decision).where(Decision.record_id == rid)))
+    assert kinds == Counter({("screen", "include"): 1, ("screen", "maybe"): 1, ("adjudicate", "include"): 1})
+
+
+def test_history_is_append_only(db, run) -> None:  # type: ignore[no-untyped-def]
+    small_review(db)
+    rid, first, _ = pair_record(db)
+    with db.transaction() as s:
+        record_decision(s, first, rid, "include")
+    with db.transaction() as s:
+        before = [(d.id, d.decision, d.at) for d in s.scalars(select(Decision))]
+    run("decide", "--as", first, rid, "exclude", "--reason", "wrong setting")
+    run("undo", "--as", first)
+    with db.transaction() as s:
+        after = [(d.id, d.decision, d.at) for d in s.scalars(select(Decision).order_by(Decision.id))]
+        events = history(s, rid, first)
+    assert after[: len(before)] == before  # nothing earlier changed
+    assert [d for _, d, _ in after] == ["include", "exclude", "retract"]
+    assert [e["decision"] for e in events] == ["include", "exclude", "retract"]
+    with db.transaction() as s:  # after the undo the record is back in the queue
+        assert rid in [q["record_id"] for q in queue(s, first, set_name="access")]
+
+
+def test_single_phase_covers_every_remaining_record_once(db, run) -> None:  # type: ignore[no-untyped-def]
+    small_review(db, n=203)
+    r = run("phase", "access", "single", "--as", "pat", ok=False)
+    assert r.exit_code != 0 and "gate" in r.output  # nobody has screened: the gate is not met
+    run("phase", "access", "single", "--as", "pat", "--force", "--reason", "pilot")
+    with db.transaction() as s:
+        single = list(s.execute(select(Assignment.record_id, Assignment.user_id).where(Assignment.phase == "single")))
+        test = {rid for (rid,) in s.execute(select(Assignment.record_id).where(Assignment.phase == "test"))}
+    records = [rid for rid, _ in single]
+    assert len(records) == len(set(records)) == 203 - len(test)
+    assert not set(records) & test
+    loads = Counter(uid for _, uid in single)
+    assert max(loads.values()) - min(loads.values()) <= 1
+    status = json.loads(run("status", "access", "--json").stdout)
+    assert status["phase"] == "single"
+    with db.transaction() as s:
+        from screening.storage.models import SetEvent
+
+        event = s.scalar(select(SetEvent).where(SetEvent.kind == "phase"))
+    assert event.actor == "pat" and event.payload["forced"] is True and event.payload["reason"] == "pilot"
+    assert event.payload["gate"]["met"] is False
+
+
+def test_weights_split_the_rest(db) -> None:  # type: ignore[no-untyped-def]
+    small_review(db, n=103)
+    with db.transaction() as s:
+        res = move_to_single(s, "access", "pat", force=True, reason="test", weights={"alice": 2, "bob": 1, "carol": 1})
+    assert sum(res.assigned.values()) == 103 - 26 and abs(res.assigned["alice"] - 2 * res.assigned["bob"]) <= 2
+
+
+def test_screen_in_the_terminal_records_decisions_with_reason_and_undo(db, run) -> None:  # type: ignore[no-untyped-def]
+    small_review(db)
+    _, first, _ = pair_record(db)
+    out = run("screen", "--as", first, "--set", "access", input="i\nr\nnot primary care\ne\nu\nm\nq\n").stdout
+    assert "Criteria: Include primary care models." in out and "of your" in out
+    with db.transaction() as s:
+        ds = [(d.decision, d.reason) for d in s.scalars(select(Decision).order_by(Decision.id))]
+    assert ds == [("include", None), ("exclude", "not primary care"), ("retract", ds[2][1]), ("maybe", None)]
+
+
+def test_decisions_import_is_all_or_nothing(db, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    small_review(db)
+    rid, first, second = pair_record(db)
+    good = tmp_path / "d.csv"
+    good.write_text(f"record_id,user,decision,reason\n{rid},{first},include,\n{rid},{second},exclude,too old\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"record_id,user,decision\n{rid},{first},include\n{rid},nobody,exclude\n")
+    r = run("decisions", "import", bad, ok=False)
+    assert r.exit_code != 0 and "line 3" in r.output
+    with db.transaction() as s:
+        assert s.query(Decision).count() == 0
+    run("decisions", "import", good)
+    with db.transaction() as s:
+        assert s.query(Decision).count() == 2
+        assert len(conflicts(s, "access", "pat")) == 1
