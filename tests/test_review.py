@@ -112,8 +112,8 @@ def test_same_seed_same_sample_batches_and_assignment(db, tmp_path: Path, templa
 def pair_record(db):  # type: ignore[no-untyped-def]
     """A test-sample record with its two screeners."""
     with db.transaction() as s:
-        a = s.execute(select(Assignment.record_id, Batch.user_a, Batch.user_b).join(Batch, Batch.id == Assignment.batch_id)
-                      .order_by(Assignment.record_id)).first()
+        a = s.execute(select(Assignment.record_id, Batch.user_a, Batch.user_b)
+                      .join(Batch, Batch.id == Assignment.batch_id).order_by(Assignment.record_id)).first()
         from screening.storage.models import User
 
         names = {u.id: u.name for u in s.scalars(select(User))}
