@@ -197,8 +197,10 @@ def queue(session: Session, user_name: str, *, set_name: str | None = None, incl
         if done and not include_done:
             continue
         items.append((a, sname, done))
+    # test batches keep their random order (agreement must not be biased by ranking); single phase by score
     items.sort(key=lambda t: (t[0].phase != "test", batch_no.get(t[0].batch_id or 0, 0),
-                              -scores.get((t[0].set_id, t[0].record_id), 0.0), t[0].position, t[0].record_id))
+                              0.0 if t[0].phase == "test" else -scores.get((t[0].set_id, t[0].record_id), 0.0),
+                              t[0].position, t[0].record_id))
     recs = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_([a.record_id for a, _, _ in items])))}
     out = []
     for a, sname, _done in items:

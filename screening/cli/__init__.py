@@ -64,9 +64,9 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 
 def _register() -> None:
-    from screening.cli import dedup, records, review, screen_tui, stats
+    from screening.cli import dedup, rank, records, review, screen_tui, stats
 
-    for module in (records, dedup, review, screen_tui, stats):
+    for module in (records, dedup, review, screen_tui, stats, rank):
         for command in module.COMMANDS:
             cli.add_command(command)
 

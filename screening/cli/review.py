@@ -202,8 +202,12 @@ def sample(app: AppContext, set_name: str, share: float | None, size: int | None
 def queue(app: AppContext, actor: str, set_name: str | None, include_done: bool, as_json: bool) -> None:
     """Your records to screen, in order."""
     from screening.decisions import queue as get_queue
+    from screening.ranking import maybe_retrain
+    from screening.sets import get_set
 
     with app.db.transaction() as s:
+        if set_name:
+            maybe_retrain(s, get_set(s, set_name))  # single phase: re-rank when enough decisions arrived
         items = get_queue(s, actor, set_name=set_name, include_done=include_done)
     if as_json:
         emit_json(items)

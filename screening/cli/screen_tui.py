@@ -62,8 +62,12 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
     decided = 0
     reason = note = None
     skipped: set[int] = set()
+    from screening.ranking import maybe_retrain
+
     while True:
         with app.db.transaction() as s:
+            if set_name:
+                maybe_retrain(s, get_set(s, set_name))
             everything = queue(s, actor, set_name=set_name, include_done=True)
             todo = [it for it in everything if it.get("my_decision") is None and it["record_id"] not in skipped]
             if not todo:

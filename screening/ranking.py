@@ -1,0 +1,108 @@
+"""Priority ranking in the workflow: train on a set's decisions, score what is left, store it.
+
+Test-phase batches are never reordered (agreement statistics need their random order); only
+single-phase queues are served by score. A session retrains when :func:`retrain_due` says so
+(after every decision while few are labelled, then after every 5% more), the same cadence the
+simulation uses.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from screening.decisions import current, final_decisions
+from screening.errors import ScreeningError
+from screening.prioritise.features import record_text, tfidf_matrix
+from screening.prioritise.rank import retrain_due, train_and_score
+from screening.prioritise.stopping import StoppingEstimate, estimate
+from screening.sets import get_set, kept_members
+from screening.storage.models import Decision, ModelRun, Record, RecordScore, ScreeningSet
+
+
+def labels_of(session: Session, st: ScreeningSet) -> dict[int, int]:
+    """1/0 per decided record: final decisions, plus single-phase screeners' includes and excludes."""
+    out = {rid: int(d == "include") for rid, d in final_decisions(session, st.id).items()}
+    for (rid, _uid), d in current(session, st.id).items():
+        if d.phase == "single" and d.decision in ("include", "exclude"):
+            out.setdefault(rid, int(d.decision == "include"))
+    return out
+
+
+@dataclass
+class RankSummary:
+    set: str
+    labelled: int
+    included: int
+    scored: int
+    seconds: float
+    model: str
+    run_id: int
+
+
+def rank_set(session: Session, set_name: str, *, model: str | None = None, seed: int = 0) -> RankSummary:
+    """Retrain on the set's decisions and store a score for every undecided record."""
+    t0 = time.perf_counter()
+    st = get_set(session, set_name)
+    members = kept_members(session, st.id)
+    labels = labels_of(session, st)
+    y = [labels[r] for r in members if r in labels]
+    if 1 not in y or 0 not in y:
+        raise ScreeningError(f"set {set_name} needs at least one include and one exclude decided before ranking.")
+    rows = dict(session.execute(select(Record.id, Record).where(Record.id.in_(members))).all())
+    texts = [record_text(rows[r].title, rows[r].abstract, rows[r].keywords) for r in members]
+    X = tfidf_matrix(texts)
+    idx = np.asarray([i for i, r in enumerate(members) if r in labels])
+    res = train_and_score(X, idx, np.asarray([labels[members[i]] for i in idx]), model=model, seed=seed)
+    run = ModelRun(set_id=st.id, model=res.model, params=_jsonable(res.params), seed=seed, n_labelled=len(idx),
+                   n_included=int(sum(y)), seconds=0.0)
+    session.add(run)
+    session.flush()
+    session.execute(delete(RecordScore).where(RecordScore.set_id == st.id))
+    todo = [{"set_id": st.id, "record_id": r, "score": float(res.scores[i]), "run_id": run.id}
+            for i, r in enumerate(members) if r not in labels]
+    for i in range(0, len(todo), 5000):
+        session.execute(insert(RecordScore), todo[i:i + 5000])
+    run.seconds = round(time.perf_counter() - t0, 3)
+    return RankSummary(st.name, len(idx), int(sum(y)), len(todo), run.seconds, res.model, run.id)
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v) for k, v in params.items()}
+
+
+def maybe_retrain(session: Session, st: ScreeningSet) -> RankSummary | None:
+    """Retrain a single-phase set when enough decisions arrived since the last run."""
+    if st.phase != "single":
+        return None
+    last = session.scalar(select(ModelRun).where(ModelRun.set_id == st.id).order_by(ModelRun.id.desc()).limit(1))
+    since_stmt = select(func.count()).select_from(Decision).where(Decision.set_id == st.id)
+    if last is not None:
+        since_stmt = since_stmt.where(Decision.at > last.at)
+    since = session.scalar(since_stmt) or 0
+    n_labelled = last.n_labelled if last else 0
+    if last is not None and not retrain_due(since, n_labelled):
+        return None
+    try:
+        return rank_set(session, st.name)
+    except ScreeningError:
+        return None  # not enough decisions yet: the queue stays in its (random) order
+
+
+def progress(session: Session, set_name: str, *, recall_target: float = 0.95,
+             alpha: float = 0.05) -> tuple[StoppingEstimate, list[int]]:
+    """Decisions so far in the order made, and the stopping estimate for the set."""
+    st = get_set(session, set_name)
+    labels = labels_of(session, st)
+    first_at: dict[int, int] = {}
+    for rid, did in session.execute(select(Decision.record_id, func.min(Decision.id)).where(
+            Decision.set_id == st.id).group_by(Decision.record_id)):
+        first_at[rid] = did
+    ordered = [labels[r] for r in sorted(first_at, key=first_at.__getitem__) if r in labels]
+    total = len(kept_members(session, st.id))
+    return estimate(ordered, total, recall_target=recall_target, alpha=alpha), ordered

@@ -1,0 +1,130 @@
+"""Priority ranking: determinism, the simulation's output, the stopping rule, the workflow queue."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+
+from screening.errors import InputFileError
+from screening.prioritise.metrics import atd, recall_at, wss
+from screening.prioritise.simulate import simulate_file
+from screening.prioritise.stopping import estimate, hypergeometric_p
+
+WORDS = "care primary integrated community access model provider contract workforce navigator budget".split()
+
+
+def labelled_csv(path: Path, n: int = 300, seed: int = 3) -> Path:
+    """Includes talk about knee surgery; excludes about anything else."""
+    rng = random.Random(seed)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["record_id", "title", "abstract", "label_included"])
+        for i in range(n):
+            inc = i % 15 == 0
+            words = [rng.choice(WORDS) for _ in range(25)] + (["knee", "arthroplasty", "surgery"] if inc else [])
+            w.writerow([f"r{i}", " ".join(words[:8]), " ".join(words), int(inc)])
+    return path
+
+
+def test_simulation_is_deterministic_and_covers_every_record(tmp_path: Path) -> None:
+    data = labelled_csv(tmp_path / "d.csv")
+    a, b, c = (simulate_file(data, "label_included", s, tmp_path / f"o{k}.csv") for k, s in enumerate((1, 1, 2)))
+    assert a.order == b.order and a.order != c.order
+    rows = list(csv.DictReader(open(tmp_path / "o0.csv")))
+    assert [int(r["position"]) for r in rows] == list(range(1, 301))
+    assert sorted(r["record_id"] for r in rows) == sorted(f"r{i}" for i in range(300))
+    assert rows[0]["label"] == "1" and rows[1]["label"] == "0"  # one include and one exclude first
+    assert a.wss95 is not None and a.wss95 > 50  # the signal is easy: ranking must beat random by far
+
+
+def test_simulate_command_and_bad_input(run, tmp_path: Path) -> None:
+    data = labelled_csv(tmp_path / "d.csv", n=120)
+    out = run("simulate", data, "--label-column", "label_included", "--seed", "4", "--out", tmp_path / "o.csv").stdout
+    assert "WSS@95" in out and (tmp_path / "o.csv").exists()
+    r = run("simulate", data, "--label-column", "nope", "--seed", "4", "--out", tmp_path / "o.csv", ok=False)
+    assert r.exit_code != 0 and "nope" in r.output and "Traceback" not in r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("title,label\nA,1\nB,maybe\n")
+    with pytest.raises(InputFileError) as exc:
+        simulate_file(bad, "label", 1, tmp_path / "x.csv")
+    assert "line 3" in str(exc.value)
+
+
+def test_metrics_on_a_hand_computed_order() -> None:
+    labels = [1, 0, 1, 0, 0, 0, 0, 0, 0, 0]  # N = 10, R = 2
+    assert wss(labels) == pytest.approx(100 * ((10 - 3) / 10 - 0.05))  # 95% of 2 -> both, found at 3
+    assert recall_at(labels, 0.10) == 50.0 and recall_at(labels, 0.20) == 50.0
+    assert atd(labels) == pytest.approx(100 * 2 / 10)  # mean position (1 + 3) / 2 = 2, as % of N
+
+
+def test_stopping_rule_known_answer() -> None:
+    # 100 records, 10 relevant found in the first 10, then 50 irrelevant in a row. The best window is the
+    # last 50: 0 relevant drawn from an urn of 90 that would hold >= 1 relevant if recall < 95%:
+    # P(X <= 0) = C(89, 50) / C(90, 50) = 40 / 90.
+    labels = [1] * 10 + [0] * 50
+    assert hypergeometric_p(labels, 100, 0.95) == pytest.approx(40 / 90)
+    est = estimate(labels, 100, heuristic_n=50)
+    assert not est.can_stop and est.excludes_in_a_row == 50 and est.heuristic_stop
+
+
+def test_stopping_rule_says_stop_only_with_enough_evidence() -> None:
+    rng = random.Random(1)
+    pool = [1] * 50 + [0] * 1950
+    ranked = [1] * 48 + [0] * 1700  # a good ranking: the relevant early, then a long tail of excludes
+    assert estimate(ranked, 2000).can_stop
+    rng.shuffle(pool)
+    assert not estimate(pool[:200], 2000).can_stop  # random order, 10% screened: no evidence
+    est = estimate(ranked, 2000)
+    assert est.estimated_recall is not None and est.recall_interval[0] <= est.estimated_recall <= 1
+
+
+def make_set(db, n: int = 60):  # type: ignore[no-untyped-def]
+    from screening.sampling import draw_sample, parse_pairs
+    from screening.searches import add_search
+    from screening.sets import create_set
+    from screening.storage.models import Record
+    from screening.users import add_user
+
+    with db.transaction() as s:
+        sid = add_search(s, "m", "MEDLINE").id
+        s.execute(insert(Record), [{"search_id": sid, "title": f"{'knee surgery' if i % 6 == 0 else 'care model'} {i}",
+                                    "abstract": "knee arthroplasty" if i % 6 == 0 else "community care", "raw": [],
+                                    "format": "ris"} for i in range(n)])
+        create_set(s, "s", all_records=True)
+        for u in ("a", "b"):
+            add_user(s, u, "screener")
+        add_user(s, "pi", "pi")
+        draw_sample(s, "s", pairs=parse_pairs("a+b"), seed=1, batch_size=10, share=0.5)
+
+
+def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:  # type: ignore[no-untyped-def]
+    from screening.decisions import queue, record_decision
+    from screening.phase import move_to_single
+    from screening.storage.models import ModelRun, Record, RecordScore
+
+    make_set(db)
+    with db.transaction() as s:
+        before = [q["record_id"] for q in queue(s, "a", set_name="s")]
+        titles = {r.id: r.title for r in s.scalars(select(Record))}
+        for rid in before[:10]:
+            for u in ("a", "b"):
+                record_decision(s, u, rid, "include" if titles[rid].startswith("knee") else "exclude")
+    out = json.loads(run("rank", "s", "--json").stdout)
+    assert out["labelled"] == 10 and out["scored"] == 50
+    with db.transaction() as s:
+        assert [q["record_id"] for q in queue(s, "a", set_name="s")] == before[10:]  # test order untouched
+        run_row = s.scalar(select(ModelRun))
+        assert run_row.seed == 0 and "C" in run_row.params and s.query(RecordScore).count() == 50
+        move_to_single(s, "s", "pi", force=True, reason="test")
+    run("rank", "s")
+    with db.transaction() as s:
+        single = [q for q in queue(s, "a", set_name="s") if q["phase"] == "single"]
+        scores = [q["score"] for q in single]
+        assert scores == sorted(scores, reverse=True)
+    progress = json.loads(run("progress", "s", "--json").stdout)
+    assert progress["screened"] == 10 and progress["total"] == 60
