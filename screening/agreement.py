@@ -176,7 +176,8 @@ def _two_raters(out: dict[str, Any], undefined: dict[str, str], by_item: dict, r
     else:
         from statsmodels.stats.inter_rater import cohens_kappa
 
-        res = cohens_kappa(table)
+        with np.errstate(invalid="ignore", divide="ignore"):  # degenerate margins: SE undefined, reported as null
+            res = cohens_kappa(table)
         se = _clean(res.std_kappa)
         out["cohen_kappa"] = {"value": _clean(res.kappa), "se": se,
                               "ci95": None if se is None else _interval(float(res.kappa), se)}

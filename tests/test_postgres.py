@@ -62,3 +62,34 @@ def test_postgres_failed_import_leaves_nothing(pg: Cli, tmp_path) -> None:  # ty
     assert r.exit_code != 0 and "garbage.ris" in r.output
     rows = list(csv.DictReader(io.StringIO(pg("export", "--format", "csv", "--all").output)))
     assert rows == []
+
+
+def test_postgres_dual_review_round(pg: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ris = tmp_path / "set.ris"
+    with open(ris, "w") as f:
+        for i in range(40):
+            f.write(f"TY  - JOUR\nID  - r{i}\nTI  - Study {i} of integrated care number {i * 7919}\n"
+                    f"AU  - Author{i}, A\nPY  - 2010\nER  - \n\n")
+    pg("search", "add", "m", "--database", "MEDLINE")
+    pg("import", ris, "--search", "m")
+    pg("dedup")
+    for u, role in (("alice", "screener"), ("bob", "screener"), ("pat", "pi")):
+        pg("user", "add", u, "--role", role)
+    pg("set", "create", "s", "--all")
+    pg("sample", "s", "--share", "0.25", "--batch-size", "5", "--pairs", "alice+bob", "--seed", "3")
+    for u in ("alice", "bob"):
+        for item in json.loads(pg("queue", "--as", u, "--set", "s", "--json").stdout):
+            decision = "include" if (u == "alice" or item["record_id"] % 2) else "exclude"
+            pg("decide", "--as", u, item["record_id"], decision)
+    conflicts = json.loads(pg("conflicts", "s", "--as", "pat", "--json").stdout)
+    assert conflicts and all(len(c["decisions"]) == 2 for c in conflicts)
+    for c in conflicts:
+        pg("resolve", "--as", "pat", c["record_id"], "include")
+    agreement = json.loads(pg("agreement", "s", "--by", "pair", "--json").stdout)
+    assert agreement[0]["n_items"] == 10
+    pg("phase", "s", "single", "--as", "pat", "--force", "--reason", "postgres test")
+    status = json.loads(pg("status", "s", "--json").stdout)
+    assert status["phase"] == "single"
+    assert sum(v["single_assigned"] for v in status["screeners"].values()) == 30
+    included = list(csv.DictReader(io.StringIO(pg("export", "--format", "csv", "--set", "s", "--included").stdout)))
+    assert len(included) == 10
