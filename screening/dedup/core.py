@@ -219,10 +219,14 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         scores["journal"] = journal
     if x.year and y.year:
         scores["year"] = x.year == y.year
-    if author is not None and author < AUTHORS_DIFFERENT:
+    # the same identifier and every bibliographic detail agreeing outweigh a garbled author list or title
+    confirmed = same_id and all(scores.get(k) for k in ("pages", "volume", "journal", "year"))
+    if author is not None and author < AUTHORS_DIFFERENT and not (confirmed and title_sim >= 0.98):
         return "no", rule, {**scores, "veto": "different authors"}
-    if x.numbers != y.numbers and x.title and y.title:  # "Part 1" vs "Part 2", "delta(8)" vs "delta(9)"
-        return "queue", rule, {**scores, "doubt": "numbers in the titles differ"}
+    if confirmed and title_sim >= 0.6 and (author is None or author >= 0.8):
+        return "dup", rule, scores
+    if x.numbers != y.numbers and x.title and y.title and not (same_id and title_sim >= 0.98):
+        return "queue", rule, {**scores, "doubt": "numbers in the titles differ"}  # "Part 1" vs "Part 2"
     if same_doi or same_pmid:
         if journal is False and scores.get("pages") is False:  # one DOI on two meeting abstracts
             return "queue", rule, {**scores, "doubt": "same identifier, different journal and pages"}

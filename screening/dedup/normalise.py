@@ -39,11 +39,24 @@ ANNOTATION_RE = re.compile(
 CONFERENCE_RE = re.compile(r"conference|congress|meeting|symposium|proceedings|abstracts?\b|poster", re.I)
 
 
+def repair_mojibake(text: str) -> str:
+    """UTF-8 text that was decoded as Latin-1 somewhere on its way ("FernÃ¡ndez" -> "Fernández")."""
+    if "Ã" in text or "â€" in text or "Â" in text:
+        try:
+            return text.encode("cp1252").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            try:
+                return text.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                return text
+    return text
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII: accents and Greek letters spelt out, HTML entities and tags removed."""
     if not text:
         return ""
-    text = html.unescape(TAG_RE.sub(" ", text))
+    text = html.unescape(TAG_RE.sub(" ", repair_mojibake(text)))
     text = "".join(GREEK.get(ch, ch) for ch in text.lower())
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -190,7 +203,8 @@ def author_names(authors: list[str]) -> set[str]:
     share {milner, okhovat, clement}; initials are not name words. All-capitals lists fall back to
     words of two or more letters.
     """
-    text = " ".join(authors)
+    text = unicodedata.normalize("NFKD", repair_mojibake(" ".join(authors)))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))  # accents off, case kept
     if any(ch.islower() for ch in text):
         words = NAME_WORD_RE.findall(text)
     else:
