@@ -225,7 +225,7 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         return "no", rule, {**scores, "veto": "different authors"}
     if confirmed and title_sim >= 0.6 and (author is None or author >= 0.8):
         return "dup", rule, scores
-    if x.numbers != y.numbers and x.title and y.title and not (same_id and title_sim >= 0.98):
+    if x.numbers != y.numbers and x.title and y.title:
         return "queue", rule, {**scores, "doubt": "numbers in the titles differ"}  # "Part 1" vs "Part 2"
     if same_doi or same_pmid:
         if journal is False and scores.get("pages") is False:  # one DOI on two meeting abstracts
