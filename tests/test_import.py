@@ -105,3 +105,10 @@ def test_export_csv_contract_columns(run) -> None:
     for col in ("record_id", "ris_id", "search", "database", "title", "abstract", "authors", "year", "journal",
                 "volume", "issue", "pages", "doi", "pmid", "duplicate_of"):
         assert col in header
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    from conftest import Cli
+
+    r = Cli(f"sqlite:///{tmp_path}/no/such/dir/x.db")("search", "list", ok=False)
+    assert r.exit_code != 0 and "cannot use the database" in r.output and "Traceback" not in r.output

@@ -24,6 +24,14 @@ class ScreeningGroup(click.Group):
             return super().invoke(ctx)
         except ScreeningError as exc:
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            from sqlalchemy.exc import OperationalError
+
+            if isinstance(exc, OperationalError):  # the database cannot be opened or reached: not a bug of ours
+                raise click.ClickException(
+                    f"cannot use the database ({exc.orig}); check --db / SCREENING_DB and that it is reachable."
+                ) from exc
+            raise
         except KeyboardInterrupt:
             click.echo("\ninterrupted: nothing from the unfinished step was stored.", err=True)
             sys.exit(130)
