@@ -26,7 +26,8 @@ GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa
 JOURNAL_STOP = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "des", "du", "und", "der", "fur", "a"}
 ERRATUM_RE = re.compile(
     r"^\s*(?:erratum|errata|correction\b\s*(?::|to\b)|corrigendum|retraction|retracted|withdrawn\b|"
-    r"expression of concern|comment on\b|commentary on\b|reply to\b|reply\s*:|in reply\b|author'?s'? (?:reply|response)|"
+    r"expression of concern|comment on\b|commentary on\b|reply to\b|reply\s*:|in reply\b|"
+    r"author'?s'? (?:reply|response)|"
     r"response to (?:the )?(?:letter|comment|commentary|editorial)|re\s*:|letter to the editor)"
     r"|[\[(](?:erratum|corrigendum|correction|retraction)[\])]|\bauthor'?s'? reply\s*$|\s-\s*reply\s*$",
     re.I,
