@@ -237,3 +237,19 @@ def test_decisions_import_is_all_or_nothing(db, run, tmp_path: Path) -> None:  #
     with db.transaction() as s:
         assert s.query(Decision).count() == 2
         assert len(conflicts(s, "access", "pat")) == 1
+
+
+def test_extending_the_sample_is_one_recorded_command(db, run) -> None:  # type: ignore[no-untyped-def]
+    small_review(db, n=100)  # 25 records in 5 batches of 5, pairs in turn
+    r = run("sample", "access", "--share", "0.25", "--batch-size", "5", "--pairs", "alice+bob", "--seed", "9", ok=False)
+    assert r.exit_code != 0 and "--extend" in r.output
+    out = run("sample", "access", "--extend", "--batches", "2", "--batch-size", "5",
+              "--pairs", "alice+bob,alice+carol,bob+carol", "--seed", "9").stdout
+    assert "batch 6: bob + carol" in out and "batch 7: alice + bob" in out  # the rotation goes on
+    with db.transaction() as s:
+        from screening.storage.models import Sample
+
+        samples = list(s.scalars(select(Sample).order_by(Sample.id)))
+        test = [rid for (rid,) in s.execute(select(Assignment.record_id).where(Assignment.phase == "test"))]
+    assert [x.seed for x in samples] == [7, 9] and samples[1].params["extends"] is True
+    assert len(set(test)) == 35 and len(test) == 70  # no record drawn twice, two screeners each
