@@ -157,7 +157,7 @@ def main() -> None:
             m = bench(name, Path(tmp))
             (bs, bl), (as_, al) = PUBLISHED.get(name, ((float("nan"), -1), (float("nan"), -1)))
             ok = m["sensitivity"] >= bs and m["lost"] <= 1 and m["pair_precision"] >= 0.999
-            print(f"{name:24} {m['records']:>7} {m['sensitivity']:6.3f} {m['lost']:>4} {m['pair_precision']:7.4f} "
+            print(f"{name:24} {m['records']:>7} {m['sensitivity']:6.4f} {m['lost']:>4} {m['pair_precision']:7.4f} "
                   f"{m['pair_recall']:7.4f} {m['import_s'] + m['dedup_s']:14.1f} {m['peak_mb']:7.0f} | "
                   f"{bs:.3f} / {bl:<9} | {as_:.3f} / {al}  {'ok' if ok else 'BELOW TARGET'}", flush=True)
 

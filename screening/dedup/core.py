@@ -117,16 +117,26 @@ class _Norm:
     kind: str
 
 
+MISSING = {"", "na", "n/a", "nan", "null", "none", "-", "anonymous", "[anonymous]", "anon"}
+
+
+def _given(value: str) -> str:
+    """Missing-value markers that exports write as text ("NA" from R, "Anonymous") count as missing."""
+    v = (value or "").strip()
+    return "" if v.lower() in MISSING else v
+
+
 def _normalise(r: DedupRecord) -> _Norm:
-    surnames = [s for s in (surname(a) for a in split_authors(r.authors)) if s]
-    journals = [j for j in {norm_journal(r.journal), norm_journal(r.journal_abbrev)} if j]
+    authors = [a for a in r.authors if _given(a)]
+    surnames = [s for s in (surname(a) for a in split_authors(authors)) if s]
+    journals = [j for j in {norm_journal(_given(r.journal)), norm_journal(_given(r.journal_abbrev))} if j]
     doi = (r.doi or "").strip().lower()
     if "[pii]" in doi or not doi.startswith("10."):
         doi = ""
     return _Norm(
-        title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(r.authors)),
+        title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(authors)),
         numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
-        volume=norm_number(r.volume), page=first_page(r.pages), last=last_page(r.pages),
+        volume=norm_number(_given(r.volume)), page=first_page(_given(r.pages)), last=last_page(_given(r.pages)),
         article_number=bool(re.match(r"\s*[a-z]\d{3,}", r.pages or "", re.I)), doi=doi, pmid=(r.pmid or "").strip(),
         erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
     )
