@@ -117,6 +117,8 @@ class _Norm:
     kind: str
 
 
+CORPORATE_RE = re.compile(r"\b(?:study|group|trial|consortium|collaborat\w*|investigators|committee|society|"
+                          r"association|network|working party|task force)\b", re.I)
 MISSING = {"", "na", "n/a", "nan", "null", "none", "-", "anonymous", "[anonymous]", "anon"}
 
 
@@ -127,7 +129,8 @@ def _given(value: str) -> str:
 
 
 def _normalise(r: DedupRecord) -> _Norm:
-    authors = [a for a in r.authors if _given(a)]
+    # a corporate author ("ASCUS-LSIL Triage Study Group") tells nothing about the personal authors
+    authors = [a for a in r.authors if _given(a) and not CORPORATE_RE.search(a)]
     surnames = [s for s in (surname(a) for a in split_authors(authors)) if s]
     journals = [j for j in {norm_journal(_given(r.journal)), norm_journal(_given(r.journal_abbrev))} if j]
     doi = (r.doi or "").strip().lower()
@@ -176,6 +179,13 @@ def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
         yield idx[: MAX_BLOCK * 4]
 
 
+def _within(page: str, other: _Norm) -> bool:
+    """A single page that lies inside the other record's page range."""
+    if not (page.isdigit() and other.page.isdigit() and other.last.isdigit()):
+        return False
+    return int(other.page) <= int(page) <= int(other.last) and int(other.last) - int(other.page) < 50
+
+
 def _prefix_sim(a: str, b: str) -> float:
     """A title that is the start of the other (a translated title or subtitle appended) counts as the same."""
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
@@ -215,7 +225,8 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     same_id = same_doi or same_pmid  # the identifier outweighs a mistyped page or volume
     if x.page and y.page:
         # a typo in one end of the range is common ("2141-2147" vs "2142-2147"): either end agreeing is enough
-        scores["pages"] = x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= 2)
+        scores["pages"] = x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= 2) or (
+            _within(x.page, y) or _within(y.page, x))  # "488" vs "487-488"
         # an article number ("e12724", "a1754") against printed pages is not a conflict
         if not scores["pages"] and not same_id and x.article_number == y.article_number:
             return "no", rule, {**scores, "veto": "different first pages"}
