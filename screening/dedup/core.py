@@ -257,7 +257,8 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     if not x.title or not y.title:
         return "no", rule, scores
     details = sum(1 for v in (journal, scores.get("volume"), scores.get("pages")) if v)
-    if journal is False and not (scores.get("volume") and scores.get("pages")):
+    pages_confirm = bool(scores.get("pages")) and title_sim >= 0.9 and (author or 0) >= 0.9
+    if journal is False and not (scores.get("volume") and scores.get("pages")) and not pages_confirm:
         # the same abstract presented at two meetings, or a preprint and its paper: a person decides
         return ("queue" if title_sim >= TITLE_QUEUE else "no"), rule, {**scores, "doubt": "different journals"}
     if title_sim >= TITLE_SURE:

@@ -20,6 +20,12 @@ LANG_SUFFIX_RE = re.compile(
     re.I,
 )
 GLUED_AUTHORS_RE = re.compile(r"(?<=\.)(?=[A-Z][a-z])")
+# EMBASE appends the original-language title: "... protection. French Dysfonction endotheliale ..."
+TRANSLATED_SUFFIX_RE = re.compile(
+    r"[.:]\s+(?:german|french|russian|spanish|chinese|japanese|italian|polish|portuguese|dutch|czech|hungarian|"
+    r"turkish|korean|danish|swedish|norwegian|finnish|croatian|serbian|slovak|romanian|greek|hebrew|persian)\b.*$",
+    re.I,
+)
 NON_ALNUM_RE = re.compile(r"[^0-9a-z]+")
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "mu", "ω": "omega",
          "ε": "epsilon", "λ": "lambda", "σ": "sigma", "τ": "tau", "θ": "theta"}
@@ -72,6 +78,7 @@ def norm_title(title: str) -> str:
     """Words only; language markers dropped; a title translated into brackets is unwrapped."""
     t = strip_annotations(title)
     t = LANG_SUFFIX_RE.sub("", t)
+    t = TRANSLATED_SUFFIX_RE.sub("", t)
     t = t.strip().rstrip(".").strip()
     if t.startswith("[") and t.endswith("]"):
         t = t[1:-1]
