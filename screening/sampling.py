@@ -43,7 +43,7 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
 
 def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]], seed: int, batch_size: int,
                 share: float | None = None, size: int | None = None, batches: int | None = None,
-                actor: str | None = None) -> SampleResult:
+                extend: bool = False, actor: str | None = None) -> SampleResult:
     """Draw (or extend) the test-screening sample of a set.
 
     The first draw takes ``size`` records, or ceil(share x kept records). A later draw extends
@@ -64,6 +64,8 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
     members = kept_members(session, st.id)
     sampled = set(session.scalars(select(Assignment.record_id).where(
         Assignment.set_id == st.id, Assignment.phase == "test")))
+    if sampled and not extend:
+        raise Conflict(f"set {set_name} has a sample already; add --extend to draw more.")
     pool = [r for r in members if r not in sampled]
     if size is None and batches is not None:
         size = min(batches * batch_size, len(pool))

@@ -175,19 +175,11 @@ def set_gate_cmd(app: AppContext, name: str, statistic: str | None, threshold: f
 def sample(app: AppContext, set_name: str, share: float | None, size: int | None, batches: int | None,
            batch_size: int, pairs_text: str, seed: int, extend: bool, actor: str | None) -> None:
     """Draw the test-screening sample of a set, cut into batches for the pairs."""
-    from sqlalchemy import select
-
     from screening.sampling import draw_sample, parse_pairs
-    from screening.sets import get_set
-    from screening.storage.models import Sample
 
     with app.db.transaction() as s:
-        st = get_set(s, set_name)
-        exists = s.scalar(select(Sample.id).where(Sample.set_id == st.id).limit(1)) is not None
-        if exists and not extend:
-            raise click.ClickException(f"set {set_name} has a sample already; add --extend to draw more.")
         res = draw_sample(s, set_name, pairs=parse_pairs(pairs_text), seed=seed, batch_size=batch_size,
-                          share=share, size=size, batches=batches, actor=actor)
+                          share=share, size=size, batches=batches, extend=extend, actor=actor)
     click.echo(f"sampled {res.size} records of {set_name} (seed {res.seed}) in {len(res.batches)} batches:")
     for number, a, b, n in res.batches:
         click.echo(f"  batch {number}: {a} + {b}, {n} records")
