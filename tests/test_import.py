@@ -112,3 +112,46 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
 
     r = Cli(f"sqlite:///{tmp_path}/no/such/dir/x.db")("search", "list", ok=False)
     assert r.exit_code != 0 and "cannot use the database" in r.output and "Traceback" not in r.output
+
+
+def test_parallel_import_stores_what_a_serial_import_stores(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Large files are parsed in worker processes; the rows must be the same, in the same order."""
+    import screening.ingest as ingest
+    from screening.readers import chunks
+
+    big = tmp_path / "big.ris"
+    big.write_bytes(b"".join((RIS / p).read_bytes() for p in (
+        "ovid_medline/medline.ris", "embase_com/embase.ris", "scopus_ris/_baseline_scopus.ris")))
+    run("search", "add", "serial", "--database", "MEDLINE")
+    run("search", "add", "parallel", "--database", "MEDLINE")
+    run("import", big, "--search", "serial")
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(ingest, "_workers", lambda path: 2)
+    plan = list(chunks.plan_chunks(str(big), "ris", size=20_000))
+    assert len(plan) > 4
+    run("import", big, "--search", "parallel")  # same content, another search: imported again
+    rows = export_rows(run)
+    by_search = {s: [r for r in rows if r["search"] == s] for s in ("serial", "parallel")}
+    assert len(by_search["serial"]) == 190 + 6 + 10
+    drop = {"record_id", "search", "duplicate_of"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in by_search["parallel"]] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in by_search["serial"]]
+
+
+def test_a_large_import_keeps_the_database_in_wal_mode(run, db_url: str) -> None:
+    """Imports write through a rollback journal when they have the database to themselves (faster),
+    and leave it in WAL mode for the screeners' concurrent reads; with another connection open
+    they stay in WAL and still succeed."""
+    import sqlite3
+
+    setup(run)
+    path = db_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path)
+    other.execute("SELECT count(*) FROM record").fetchone()  # a reader has the database open
+    run("import", MEDLINE, "--search", "s1")
+    other.close()
+    run("import", RIS / "scopus_ris" / "_baseline_scopus.ris", "--search", "s1")
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("SELECT count(*) FROM record").fetchone()[0] == 200

@@ -198,3 +198,46 @@ def test_round_trip_of_every_real_file_through_the_ris_writer() -> None:
                 for k in ("database", "accessions", "ris_type", "urls"):
                     fa.pop(k), fb.pop(k)
             assert fa == fb, row["path"]
+
+
+TAGGED = [r for r in MANIFEST if not r["format"].startswith("Ovid tagged") and not r["path"].endswith(".csv")]
+
+
+@pytest.mark.parametrize("row", TAGGED, ids=[r["path"] for r in TAGGED])
+def test_small_chunks_read_exactly_what_one_chunk_reads(row: dict[str, str]) -> None:
+    """Large files are parsed in chunks cut at record starts: the cut must never change a record."""
+    from screening.readers.chunks import Reconciler, parse_chunk, plan_chunks
+    from screening.readers.types import FileInfo
+
+    path = str(RIS / row["path"])
+    info, whole = read(path)
+
+    def chunked(size: int) -> tuple[list, Reconciler]:  # type: ignore[type-arg]
+        rec = Reconciler(FileInfo(path=path, format=info.format, encoding=info.encoding))
+        out = []
+        encoding = "utf-8-sig" if info.encoding == "utf-8" else info.encoding
+        for offset, length in plan_chunks(path, info.format, size=size):
+            records, stats = parse_chunk(path, encoding, info.format, offset, length)
+            line_offset, position_offset = rec.add(stats)
+            out += [(r.position + position_offset, r.line + line_offset, r.raw, r.fields) for r in records]
+        rec.finish()
+        return out, rec
+
+    small, rec = chunked(700)  # a few records per chunk, often one
+    assert len(list(plan_chunks(path, info.format, size=700))) > 1
+    assert small == [(r.position, r.line, r.raw, r.fields) for r in whole]
+    assert rec.info.warnings == info.warnings and rec.info.n_records == len(whole)
+
+
+def test_a_lost_record_is_named_by_its_line_in_a_later_chunk(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from screening.readers import chunks
+
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 2000)
+    good = "".join(f"TY  - JOUR\nTI  - record {i}\nER  - \n\n" for i in range(300))
+    bad = tmp_path / "damaged.ris"
+    bad.write_text(good + "TY -JOUR\nTI  - damaged start\nER  - \n" + good)
+    assert len(list(chunks.plan_chunks(str(bad), "ris"))) > 5
+    with pytest.raises(InputFileError) as exc:
+        read(bad)
+    line = good.count("\n") + 2  # the damaged record's first tagged line, now outside any record
+    assert exc.value.line == line and f"line {line}" in str(exc.value)

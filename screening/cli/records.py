@@ -99,7 +99,7 @@ def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: 
 
     total = sum(estimate_records(f) for f in files if _readable(f))
     with click.progressbar(length=total, label="importing", file=sys.stderr,
-                           hidden=as_json) as bar, app.db.transaction() as session:
+                           hidden=as_json) as bar, app.db.transaction(bulk=True) as session:
         report = import_files(session, search_name, files, progress=bar.update)
     if as_json:
         emit_json(report.as_dict())

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from screening.errors import InputFileError
+from screening.readers.chunks import Reconciler, parse_chunk, plan_chunks, split_lines
 from screening.readers.fields import (
     csv_column_map,
     fields_from_csv,
@@ -25,16 +24,12 @@ from screening.readers.fields import (
     fields_from_ris,
     fields_from_wos,
 )
-from screening.readers.tagged import NbibParser, RawRisParser, RawWokParser, TaggedStats, iter_tagged
+from screening.readers.tagged import RawRisParser, TaggedStats, iter_tagged
 from screening.readers.types import FileInfo, ParsedRecord, RecordFields
 
 __all__ = ["FileInfo", "ParsedRecord", "RecordFields", "fields_from_raw", "open_file"]
 
 SNIFF_LINES = 400
-# Record starts as loosely as a person would read them (a damaged separator still counts).
-RIS_START_RE = re.compile(r"\ufeff?\s*TY\s*-")
-NBIB_START_RE = re.compile(r"\ufeff?PMID\s*-")
-WOS_START_RE = re.compile(r"\ufeff?PT [A-Z]")
 CHUNK = 1 << 20
 
 RIS_HINT = "Export the records again as RIS (or PubMed/MEDLINE format, or CSV) and import that file."
@@ -115,43 +110,17 @@ def _sniff(path: str, encoding: str) -> str:
                          "no CSV header with a title column in the first lines.", line=1, hint=RIS_HINT)
 
 
-def _record_starts(path: str, encoding: str, fmt: str) -> list[int]:
-    """Lines where a record starts, counted independently of the parser (reconciliation)."""
-    start = {"ris": RIS_START_RE, "nbib": NBIB_START_RE, "wos": WOS_START_RE}[fmt]
-    return [n for n, line in enumerate(_lines(path, encoding), 1) if start.match(line)]
-
-
 def _tagged_records(path: str, encoding: str, fmt: str, info: FileInfo) -> Iterator[ParsedRecord]:
-    parser = {"ris": RawRisParser, "nbib": NbibParser, "wos": RawWokParser}[fmt]()
-    derive = FIELDS_BY_FORMAT[fmt]
-    stats = TaggedStats()
-    n = 0
-    for start, raw in iter_tagged(_lines(path, encoding), parser, stats):
-        n += 1
-        yield ParsedRecord(position=n, line=start, raw=raw, fields=derive(raw))
-    if stats.orphans:
-        lines = ", ".join(map(str, stats.orphans[:10]))
-        raise InputFileError(
-            path, f"tagged lines outside any record at lines {lines}: a record start ('TY  - ' in RIS) is damaged "
-            "or missing before them, so that record would be lost.", line=stats.orphans[0],
-            hint="Fix the start line of that record (or export the file again) and import again.")
-    expected = _record_starts(path, encoding, fmt)
-    if len(expected) != n:
-        lost = sorted(set(expected) - set(stats.starts))[:10]
-        raise InputFileError(
-            path, f"{len(expected)} records start in the file but {n} were read; the records starting at "
-            f"lines {', '.join(map(str, lost))} could not be read.", line=lost[0] if lost else None,
-            hint="Check those lines (a damaged export?) and export the file again.")
-    if fmt in ("ris", "wos") and stats.missing_end:
-        last = stats.missing_end[-1]
-        end = "ER"
-        if len(stats.missing_end) == 1 and last == stats.starts[-1]:
-            info.warnings.append(f"the last record (line {last}) has no {end} line; it was imported.")
-        else:
-            lines = ", ".join(map(str, stats.missing_end[:10]))
-            info.warnings.append(f"{len(stats.missing_end)} records have no {end} line (starting at lines {lines}); "
-                                 "they were imported.")
-    info.n_records = n
+    """Records chunk by chunk in this process (``screening.ingest`` parses chunks in parallel)."""
+    reconciler = Reconciler(info)
+    for offset, length in plan_chunks(path, fmt):
+        records, stats = parse_chunk(path, encoding, fmt, offset, length)
+        line_offset, position_offset = reconciler.add(stats)
+        for rec in records:
+            rec.line += line_offset
+            rec.position += position_offset
+            yield rec
+    reconciler.finish()
 
 
 def _csv_records(path: str, encoding: str, info: FileInfo) -> Iterator[ParsedRecord]:
@@ -202,4 +171,4 @@ def read_text_records(text: str, name: str = "<text>") -> list[ParsedRecord]:
     """Parse RIS text held in memory (tests and round trips)."""
     stats = TaggedStats()
     return [ParsedRecord(position=i, line=start, raw=raw, fields=fields_from_ris(raw))
-            for i, (start, raw) in enumerate(iter_tagged(io.StringIO(text), RawRisParser(), stats), 1)]
+            for i, (start, raw) in enumerate(iter_tagged(split_lines(text), RawRisParser(), stats), 1)]

@@ -10,7 +10,6 @@ as URLs; PMIDs in Ovid's ``ID``, Embase.com's ``C5``, Scopus's ``C2``, Cochrane'
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from urllib.parse import unquote
 
@@ -39,20 +38,22 @@ AUTHOR_LIST_PART_RE = re.compile(r"^[^\d,]+ [A-Z]{1,4}$")  # "van der Helm JJ": 
 
 
 def tag_values(raw: Iterable[tuple[str, str] | list[str]]) -> dict[str, list[str]]:
-    """Every value of every tag, in order."""
-    out: dict[str, list[str]] = defaultdict(list)
+    """Every non-blank value of every tag, stripped, in order."""
+    out: dict[str, list[str]] = {}
     for tag, value in raw:
-        if value is not None and value != "":
-            out[tag].append(value)
+        if value and (value := value.strip()):
+            if tag in out:
+                out[tag].append(value)
+            else:
+                out[tag] = [value]
     return out
 
 
 def first(tags: dict[str, list[str]], *names: str) -> str | None:
+    """The first value of the first of ``names`` that the record has (values are never blank)."""
     for name in names:
-        for v in tags.get(name, ()):
-            v = v.strip()
-            if v:
-                return v
+        if name in tags:
+            return tags[name][0]
     return None
 
 

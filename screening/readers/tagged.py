@@ -87,6 +87,8 @@ def iter_tagged(
 ) -> Iterator[tuple[int, list[tuple[str, str]]]]:
     """Yield ``(start_line, raw)`` per record; ``raw`` keeps every tag and value in order.
 
+    ``lines`` are the file's lines without their line ends (see ``chunks.split_lines``).
+
     Lines between records (Ovid's numbering and "Link to" lines, Cochrane's ``Record #``
     headers, WoS's ``FN``/``VR``/``EF``) are ignored, as rispy ignores them.
     """
@@ -97,9 +99,9 @@ def iter_tagged(
     raw: list[tuple[str, str]] | None = None
     start = 0
     for n, line in enumerate(lines, 1):
-        if not line.strip():
+        if not line or line.isspace():
             continue
-        tag, content = parse_line(line.rstrip("\r\n"))
+        tag, content = parse_line(line)
         if tag == start_tag:
             if raw is not None:  # a new record began: the previous one ends here
                 if end_tag:
