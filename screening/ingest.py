@@ -7,6 +7,7 @@ into the same search is skipped, which makes re-running an import a no-op.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -64,17 +65,6 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def estimate_records(path: str | Path) -> int:
-    """A cheap count of record starts for a progress bar (a byte scan, no parsing)."""
-    n_ris = n_nbib = lines = 0
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            n_ris += chunk.count(b"TY  -")
-            n_nbib += chunk.count(b"PMID-")
-            lines += chunk.count(b"\n")
-    return n_ris or n_nbib or max(lines - 1, 1)
-
-
 def record_row(fields: RecordFields) -> dict[str, Any]:
     """The database columns derived from a record's normalised fields."""
     return {c: getattr(fields, c) for c in FIELD_COLUMNS}
@@ -99,12 +89,10 @@ def _dumps(value: Any) -> str:
 def _row(rec: ParsedRecord, fixed: tuple[Any, ...]) -> list[Any]:
     """A record as the writer takes it (``RECORD_COLUMNS`` then ``FILE_COLUMNS``)."""
     f = rec.fields
-    row: list[Any] = [rec.position, rec.line, _dumps(rec.raw)]
-    for c in FIELD_COLUMNS:
-        v = getattr(f, c)
-        row.append(_dumps(v) if c in JSON_COLUMNS else v)
-    row.extend(fixed)
-    return row
+    d = _dumps
+    return [rec.position, rec.line, d(rec.raw), f.ris_type, f.ris_id, f.title, f.abstract, f.copyright,
+            d(f.authors), f.year, f.journal, f.journal_abbrev, f.volume, f.issue, f.pages, f.doi, f.pmid,
+            d(f.accessions), d(f.issn), f.language, d(f.keywords), f.pub_type, f.database, d(f.urls), *fixed]
 
 
 def parse_rows(path: str, encoding: str, fmt: str, offset: int, length: int,
@@ -201,21 +189,32 @@ def _import_tagged(session: Session, imp: ImportFile, path: str, info: FileInfo,
             for i in range(0, len(rows), BATCH_ROWS):
                 write(rows[i:i + BATCH_ROWS])
             if progress:
-                progress(len(rows))
+                progress(stats.bytes)
     reconciler.finish()
     return info.n_records
 
 
-def _import_records(session: Session, imp: ImportFile, records: Iterable[ParsedRecord], fmt: str,
+def _import_records(session: Session, imp: ImportFile, path: str, records: Iterable[ParsedRecord], fmt: str,
                     progress: Callable[[int], None] | None) -> int:
     write = _BulkInsert(session, imp.search_id, imp.id, fmt)
-    n = 0
+    n = done = 0
+    size = os.path.getsize(path)
     for batch in _batched(records, BATCH_ROWS):
         write([_row(r, write.fixed) for r in batch])
         n += len(batch)
-        if progress:
-            progress(len(batch))
+        if progress:  # in bytes, estimated from the line the reader has reached
+            now = min(size, size * batch[-1].line // max(_count_lines(path), 1))
+            progress(now - done)
+            done = now
+    if progress:
+        progress(size - done)
     return n
+
+
+@functools.cache
+def _count_lines(path: str) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
 
 
 def _batched(items: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRecord]]:
@@ -239,6 +238,8 @@ def import_file(
     sha = file_sha256(path)
     done = session.scalar(select(ImportFile).where(ImportFile.search_id == search_id, ImportFile.sha256 == sha))
     if done is not None:
+        if progress:
+            progress(os.path.getsize(path))
         return FileReport(path, done.format, done.encoding, done.n_records, skipped=True)
     info, records = open_file(path)
     imp = ImportFile(search_id=search_id, path=os.path.abspath(path), sha256=sha, format=info.format,
@@ -246,7 +247,7 @@ def import_file(
     session.add(imp)
     session.flush()
     if info.format == "csv":
-        n = _import_records(session, imp, records, info.format, progress)
+        n = _import_records(session, imp, path, records, info.format, progress)
     else:
         n = _import_tagged(session, imp, path, info, progress)
     if n == 0:

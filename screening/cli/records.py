@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -95,9 +96,9 @@ def search_list(app: AppContext, as_json: bool) -> None:
 @pass_app
 def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: bool) -> None:
     """Import database exports (RIS, PubMed .nbib, CSV) into a search, all or nothing."""
-    from screening.ingest import estimate_records, import_files
+    from screening.ingest import import_files
 
-    total = sum(estimate_records(f) for f in files if _readable(f))
+    total = sum(os.path.getsize(f) for f in files if _readable(f))  # progress is in bytes read
     with click.progressbar(length=total, label="importing", file=sys.stderr,
                            hidden=as_json) as bar, app.db.transaction(bulk=True) as session:
         report = import_files(session, search_name, files, progress=bar.update)

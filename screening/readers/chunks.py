@@ -26,7 +26,7 @@ from screening.readers.fields import fields_from_nbib, fields_from_ris, fields_f
 from screening.readers.tagged import NbibParser, RawRisParser, RawWokParser, TaggedStats, iter_tagged
 from screening.readers.types import FileInfo, ParsedRecord
 
-CHUNK_BYTES = 4 << 20  # about 2,000 typical records: big enough to amortise a worker call
+CHUNK_BYTES = 2 << 20  # about 2,000 typical records: big enough to amortise a worker call
 # Where a chunk may begin: the exact start tag at the beginning of a line (after \n or \r).
 CUT_MARKERS = {"ris": b"TY  -", "nbib": b"PMID-", "wos": b"PT "}
 # Record starts as loosely as a person would read them (a damaged separator still counts), for
@@ -47,6 +47,7 @@ DERIVE = {"ris": fields_from_ris, "nbib": fields_from_nbib, "wos": fields_from_w
 class ChunkStats:
     """What one chunk held, with line numbers counted from the chunk's first line (1)."""
 
+    bytes: int = 0
     lines: int = 0
     records: int = 0
     expected_starts: list[int] = field(default_factory=list)  # lines that look like a record start
@@ -131,7 +132,7 @@ def parse_chunk(path: str, encoding: str, fmt: str, offset: int, length: int) ->
         data = data[len(codecs.BOM_UTF8):]
     text = universal_newlines(data.decode(encoding.replace("-sig", "")))
     lines = split_lines(text)
-    stats = ChunkStats(lines=len(lines), expected_starts=_start_lines(text, fmt))
+    stats = ChunkStats(bytes=length, lines=len(lines), expected_starts=_start_lines(text, fmt))
     derive = DERIVE[fmt]
     with paused_gc():
         records = [ParsedRecord(position=i, line=start, raw=raw, fields=derive(raw)) for i, (start, raw) in

@@ -34,6 +34,7 @@ COPYRIGHT_VALUE_RE = re.compile(
 NOTICE_SENTENCE_RE = re.compile(
     r"(?:^|(?<=[.!?\]])\s)((?:[^.!?]*?(?:copyright|©|\(c\)\s*\d{4}|all rights reserved)[^.!?]*[.!?]?\s*)+)$", re.I
 )
+ISSN_NOTE_RE = re.compile(r"\s*\(.*?\)\s*$")  # "1234-5678 (Print)"
 AUTHOR_LIST_PART_RE = re.compile(r"^[^\d,]+ [A-Z]{1,4}$")  # "van der Helm JJ": surname + initials
 
 
@@ -132,7 +133,9 @@ def split_authors(values: list[str]) -> list[str]:
     out: list[str] = []
     for v in values:
         v = v.strip()
-        if not v:
+        if v.count(",") < 2:  # "Smith, J." or "Smith J": one author (the common case, kept cheap)
+            if v:
+                out.append(v)
             continue
         parts = [p.strip() for p in v.split(",")]
         if len(parts) >= 3 and all(AUTHOR_LIST_PART_RE.match(p) for p in parts if p):
@@ -170,9 +173,9 @@ def fields_from_ris(raw: Iterable[tuple[str, str] | list[str]]) -> RecordFields:
     f.pages = join_pages(first(t, "SP"), first(t, "EP")) or first(t, "C7")
     # DO first; then the vendors' link and note tags (EBSCO L3, Ovid ERIC L1, Embase L2, ...)
     f.doi = find_doi(t, ("DO", "L3", "L1", "L2", "UR", "LK", "M3", "N1"))
-    f.database = "; ".join(_unique(t.get("DB", []))) or None
+    f.database = "; ".join(_unique(t["DB"])) if "DB" in t else None
     f.urls = _unique(v for v in t.get("UR", []) + t.get("L1", []) + t.get("L2", []) if "://" in v)
-    f.issn = _unique(re.sub(r"\s*\(.*?\)\s*$", "", v) for v in t.get("SN", []))
+    f.issn = _unique(ISSN_NOTE_RE.sub("", v) if "(" in v else v for v in t.get("SN", ()))
     f.language = first(t, "LA")
     f.keywords = _unique(k for v in t.get("KW", []) for k in (v.split(";") if ";" in v else [v]))
     f.pub_type = first(t, "M3", "PT") or f.ris_type

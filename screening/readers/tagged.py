@@ -35,10 +35,11 @@ class RawRisParser(RisParser):
     def parse_line(self, line: str) -> tuple[str, str] | tuple[None, str]:
         # rispy requires "XY  -"; some exports put a BOM before the first tag (rispy then
         # silently loses the record) or end the separator without a trailing space.
-        if line[:1] == "\ufeff":
-            line = line[1:]
-        if line[2:5] == "  -" and line[:1].isalpha() and line[:2].isupper():
-            return line[:2], line[6:].strip()
+        tag = line[:2]
+        if line.startswith("  -", 2) and tag.isupper() and tag[0].isalpha():
+            return tag, line[6:].strip()
+        if line.startswith("\ufeff"):
+            return self.parse_line(line[1:])
         return None, line.strip()
 
 
@@ -96,11 +97,12 @@ def iter_tagged(
     multi = parser.CONTINUATION_IS_VALUE  # type: ignore[attr-defined]
     join = parser.CONTINUATION_JOIN  # type: ignore[attr-defined]
     parse_line = parser.parse_line
+    ignore = frozenset(parser.ignore)
     raw: list[tuple[str, str]] | None = None
     start = 0
     for n, line in enumerate(lines, 1):
-        if not line or line.isspace():
-            continue
+        if not line:
+            continue  # (a line of spaces parses as no tag and no content: skipped below)
         tag, content = parse_line(line)
         if tag == start_tag:
             if raw is not None:  # a new record began: the previous one ends here
@@ -112,7 +114,7 @@ def iter_tagged(
             stats.starts.append(n)
             continue
         if raw is None:
-            if tag is not None and tag not in parser.ignore and tag != end_tag:
+            if tag is not None and tag not in ignore and tag != end_tag:
                 stats.orphans.append(n)
             continue
         if tag is None:
@@ -129,7 +131,7 @@ def iter_tagged(
             yield start, raw
             raw = None
             continue
-        if tag in parser.ignore:
+        if tag in ignore:
             continue
         raw.append((tag, content))
     if raw is not None:
