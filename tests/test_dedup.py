@@ -93,9 +93,25 @@ def test_same_title_different_authors_does_not_merge() -> None:
 
 
 def test_series_doi_does_not_merge_different_titles() -> None:
-    a = rec(1, "Dopamine agonists in animal models of Parkinson's disease", doi="10.1159/000327701")
-    b = rec(2, "Transgenic mouse models of Alzheimer's disease", doi="10.1159/000327701")
+    # two chapters of one book series: one series DOI, different pages
+    a = rec(1, "Dopamine agonists in animal models of Parkinson's disease", doi="10.1159/000327701", pages="1-20")
+    b = rec(2, "Transgenic mouse models of Alzheimer's disease", doi="10.1159/000327701", pages="21-40")
     assert not merged(a, b)
+
+
+def test_one_citation_under_a_translated_title_is_one_article() -> None:
+    """Same journal, year, volume, page range and authors: the same article, whatever the title says."""
+    a = rec(1, "Acute brain death abolishes the cardioprotective effects of ischemic preconditioning in the rabbit",
+            journal="Transplantation", volume="69", pages="2001-2002")
+    b = rec(2, "Preconditioning versus brain death in clinical transplantation", journal="Transplantation",
+            volume="69", pages="2001-2")
+    assert merged(a, b)
+    other_authors = rec(3, b.title, authors=["Jones, Peter", "Brown, Kim"], journal="Transplantation",
+                        volume="69", pages="2001-2")
+    assert not merged(a, other_authors)
+    one_page = [rec(4, "Abstract 12: statins in sepsis", pages="S20"), rec(5, "Abstract 13: fluids in sepsis",
+                                                                         pages="S20")]
+    assert not merged(*one_page)  # one supplement page holds many abstracts
 
 
 def test_numbered_parts_are_not_merged() -> None:
@@ -105,8 +121,8 @@ def test_numbered_parts_are_not_merged() -> None:
 
 
 def test_pii_in_doi_field_is_ignored() -> None:
-    a = rec(1, "Alpha study of one thing", doi="S0140-6736(20)30001-1 [pii]")
-    b = rec(2, "Beta study of another thing", doi="S0140-6736(20)30001-1 [pii]")
+    a = rec(1, "Alpha study of one thing", doi="S0140-6736(20)30001-1 [pii]", pages="", volume="")
+    b = rec(2, "Beta study of another thing", doi="S0140-6736(20)30001-1 [pii]", pages="", volume="")
     assert not merged(a, b)
 
 

@@ -36,6 +36,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from screening.dedup.normalise import (
+    NON_ALNUM_RE,
     author_names,
     first_page,
     fold,
@@ -104,6 +105,8 @@ class _Norm:
     title: str
     surnames: list[str]
     names: frozenset[str]
+    glued: str  # the author list's letters only: "BOHLEN LDECOURTEN M" == "Bohlen L.de Courten M."
+    initials: tuple[str, ...]  # per author, its name words' first letters, sorted
     numbers: tuple[str, ...]
     year: int | None
     journals: list[str]
@@ -119,6 +122,9 @@ class _Norm:
 
 CORPORATE_RE = re.compile(r"\b(?:study|group|trial|consortium|collaborat\w*|investigators|committee|society|"
                           r"association|network|working party|task force)\b", re.I)
+NON_LETTER_RE = re.compile(r"[^a-z]+")
+# "e12724", "a1754": an article number; "S189" is a supplement page, not one
+ARTICLE_NUMBER_RE = re.compile(r"\s*[a-rt-z]\d{3,}", re.I)
 MISSING = {"", "na", "n/a", "nan", "null", "none", "-", "anonymous", "[anonymous]", "anon"}
 
 
@@ -136,11 +142,15 @@ def _normalise(r: DedupRecord) -> _Norm:
     doi = (r.doi or "").strip().lower()
     if "[pii]" in doi or not doi.startswith("10."):
         doi = ""
+    doi = NON_ALNUM_RE.sub("", doi)  # "10.1210/endrevbnz002" and "10.1210/endrev/bnz002" are one DOI
     return _Norm(
         title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(authors)),
+        glued=NON_LETTER_RE.sub("", fold(" ".join(authors))),
+        initials=tuple("".join(sorted(w[0] for w in NON_LETTER_RE.split(fold(a)) if w))
+                       for a in split_authors(authors)),
         numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
         volume=norm_number(_given(r.volume)), page=first_page(_given(r.pages)), last=last_page(_given(r.pages)),
-        article_number=bool(re.match(r"\s*[a-z]\d{3,}", r.pages or "", re.I)), doi=doi, pmid=(r.pmid or "").strip(),
+        article_number=bool(ARTICLE_NUMBER_RE.match(r.pages or "")), doi=doi, pmid=(r.pmid or "").strip(),
         erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
     )
 
@@ -180,10 +190,15 @@ def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
 
 
 def _within(page: str, other: _Norm) -> bool:
-    """A single page that lies inside the other record's page range."""
+    """A single page that ends, or lies inside, the other record's short page range ("488" vs "487-488").
+
+    Only short ranges: a one-page abstract inside a long article's range is a conference abstract
+    in a supplement, not the article ("170S" vs "155-81").
+    """
     if not (page.isdigit() and other.page.isdigit() and other.last.isdigit()):
         return False
-    return int(other.page) <= int(page) <= int(other.last) and int(other.last) - int(other.page) < 50
+    return page == other.last or (int(other.page) <= int(page) <= int(other.last)
+                                  and int(other.last) - int(other.page) <= 3)
 
 
 def _prefix_sim(a: str, b: str) -> float:
@@ -195,11 +210,43 @@ def _prefix_sim(a: str, b: str) -> float:
 
 
 def _author_sim(x: _Norm, y: _Norm) -> float | None:
-    """Share of the shorter author list's name words found in the other (glue- and format-proof)."""
+    """How far the author lists agree, 0-1, or None when one is missing.
+
+    The best of three views, each robust to one way databases mangle names: the share of the
+    shorter list's name words found in the other (formats and order); the letters of the whole
+    list compared as one string, up to the shorter's length ("BOHLEN LDECOURTEN MWEIDMANN P" is
+    "Bohlen L.de Courten M.Weidmann P." with the separators lost; a truncated list); and the
+    authors' initials, author by author ("Chen J. M." is "Jin-Ming C." written given name first).
+    """
     if not x.names or not y.names:
         return None
     small, big = (x.names, y.names) if len(x.names) <= len(y.names) else (y.names, x.names)
-    return len(small & big) / len(small)
+    sim = len(small & big) / len(small)
+    n = min(len(x.glued), len(y.glued))
+    if sim < 1 and n >= 8:
+        sim = max(sim, fuzz.ratio(x.glued[:n], y.glued[:n]) / 100)
+    if sim < 0.8 and len(x.initials) >= 2 and x.initials == y.initials and min(map(len, x.initials)) >= 2:
+        sim = 0.8
+    return sim
+
+
+def _same_citation(x: _Norm, y: _Norm) -> bool:
+    """Same year, volume and page range (several pages: one page of a supplement holds many abstracts)."""
+    return bool(x.year and x.year == y.year and x.volume and x.volume == y.volume and x.page and x.page == y.page
+                and x.last and x.last == y.last and x.last != x.page)
+
+
+def _numbers_conflict(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Numbers in one title that the other lacks *and* vice versa ("Part 1" vs "Part 2").
+
+    A title whose numbers are a subset of the other's lost them in an export (subscripts and
+    superscripts: "Ca2+" -> "Ca", "F2t" -> "F"; "alpha1A" -> "alphaIA") or gained a part number
+    ("... skeletal muscle. 1. Protection ..."): the other details decide those.
+    """
+    if a == b:
+        return False
+    ca, cb = Counter(a), Counter(b)
+    return bool(ca - cb) and bool(cb - ca)
 
 
 def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, Any]]:
@@ -215,12 +262,14 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     author = _author_sim(x, y)
     scores["authors"] = None if author is None else round(author, 3)
     # A wrong DOI in one database is common; an identical record otherwise still matches.
-    identical = title_sim >= 0.99 and (author or 0) >= 0.9 and x.year == y.year and x.page == y.page
+    identical = (title_sim >= 0.99 and (author or 0) >= 0.9 and x.year == y.year and x.page == y.page
+                 and not (x.volume and y.volume and x.volume != y.volume))  # not a joint publication
     if x.doi and y.doi and x.doi != y.doi and not identical:
         return "no", rule, {**scores, "veto": "different DOIs"}
     if x.pmid and y.pmid and x.pmid != y.pmid:
         return "no", rule, {**scores, "veto": "different PMIDs"}
-    if x.year and y.year and abs(x.year - y.year) > 1:
+    # an identifier and the title outweigh a wrong year (an issue number or a typo in the year field)
+    if x.year and y.year and abs(x.year - y.year) > 1 and not ((same_doi or same_pmid) and title_sim >= TITLE_SURE):
         return "no", rule, {**scores, "veto": "years differ"}
     same_id = same_doi or same_pmid  # the identifier outweighs a mistyped page or volume
     if x.page and y.page:
@@ -242,11 +291,15 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         scores["year"] = x.year == y.year
     # the same identifier and every bibliographic detail agreeing outweigh a garbled author list or title
     confirmed = same_id and all(scores.get(k) for k in ("pages", "volume", "journal", "year"))
+    if _same_citation(x, y) and journal and author is not None and author >= 0.9 and title_sim >= 0.3:
+        # one article cited identically (journal, year, volume, page range, authors) under a translated
+        # or re-worded title ("Preconditioning versus brain death..." / "Acute brain death abolishes...")
+        return "dup", rule, {**scores, "citation": True}
     if author is not None and author < AUTHORS_DIFFERENT and not (confirmed and title_sim >= 0.98):
         return "no", rule, {**scores, "veto": "different authors"}
     if confirmed and title_sim >= 0.6 and (author is None or author >= 0.8):
         return "dup", rule, scores
-    if x.numbers != y.numbers and x.title and y.title:
+    if _numbers_conflict(x.numbers, y.numbers) and x.title and y.title:
         return "queue", rule, {**scores, "doubt": "numbers in the titles differ"}  # "Part 1" vs "Part 2"
     if same_doi or same_pmid:
         if journal is False and scores.get("pages") is False:  # one DOI on two meeting abstracts
@@ -344,7 +397,7 @@ def find_duplicates(
         if sim < TITLE_SURE:
             sim = max(sim, _prefix_sim(norms[i].title, norms[j].title))
         if sim < TITLE_QUEUE and not (norms[i].doi and norms[i].doi == norms[j].doi) and not (
-                norms[i].pmid and norms[i].pmid == norms[j].pmid):
+                norms[i].pmid and norms[i].pmid == norms[j].pmid) and not _same_citation(norms[i], norms[j]):
             continue
         verdict, rule, scores = _judge(norms[i], norms[j], sim)
         if verdict == "dup":

@@ -124,9 +124,13 @@ def split_authors(authors: list[str]) -> list[str]:
     return out
 
 
+PLACE_RE = re.compile(r"\s*\([^)]*\)\s*$")
+
+
 def norm_journal(journal: str) -> str:
     j = fold(journal or "")
     j = j.split(":")[0] if ":" in j and len(j.split(":")[0]) > 8 else j
+    j = PLACE_RE.sub("", j)  # NLM's place of publication: "Clin Sci (Lond)", "Med Klin (Munich)"
     tokens = [t for t in NON_ALNUM_RE.sub(" ", j).split() if t not in JOURNAL_STOP]
     return " ".join(tokens)
 
@@ -143,22 +147,40 @@ def journal_match(a: str, b: str) -> bool:
     if a == b:
         return True
     ta, tb = a.split(), b.split()
-    if len(ta) > len(tb):
-        ta, tb = tb, ta
+    # the abbreviation is the one with the shorter words, whatever the number of words
+    return _abbreviates(ta, tb) or _abbreviates(tb, ta)
+
+
+def _abbreviates_word(short: str, word: str) -> bool:
+    """"surg" -> "surgery", and letters dropped inside: "natl" -> "national", "physiol" -> "physiology"."""
+    if word.startswith(short):
+        return True
+    if not short or short[0] != word[0] or len(short) > len(word):
+        return False
+    rest = iter(word)
+    return all(ch in rest for ch in short)
+
+
+def _abbreviates(ta: list[str], tb: list[str]) -> bool:
+    """Is ``ta`` an abbreviation of ``tb``: each token the start of the next of ``tb``'s tokens.
+
+    A quarter of ``ta``'s tokens may match nothing (a place, a series letter), but none of
+    ``tb``'s tokens may be skipped between two matches: "j periodontol" is not "j clin periodontol".
+    """
     matched, i = 0, 0
     for tok in ta:
-        j = i
-        while j < len(tb) and not tb[j].startswith(tok):
-            j += 1
-        if j < len(tb):
+        if i < len(tb) and _abbreviates_word(tok, tb[i]):
             matched += 1
-            i = j + 1
+            i += 1
     return matched >= max(1, 0.75 * len(ta)) and (matched == len(ta) or len(ta) >= 3)
+
+
+PAGE_PARTS_RE = re.compile(r"[-–,;]")
 
 
 def first_page(pages: str) -> str:
     """The first page without letters or leading zeros ("e0123" -> "123", "S12-S15" -> "12")."""
-    p = (pages or "").strip().split("-")[0].split("–")[0]
+    p = PAGE_PARTS_RE.split((pages or "").strip())[0]  # "532, 534-536, 538-540" starts at 532
     digits = "".join(ch for ch in p if ch.isdigit())
     return digits.lstrip("0")
 
@@ -166,6 +188,7 @@ def first_page(pages: str) -> str:
 def last_page(pages: str) -> str:
     """The last page, expanded against the first ("123-30" -> "130"); "" when there is none."""
     p = (pages or "").replace("–", "-")
+    p = re.split(r"[,;]", p)[-1]  # "532, 534-536, 538-540" ends at 540
     if "-" not in p:
         return ""
     start, _, end = p.partition("-")
