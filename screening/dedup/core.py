@@ -262,8 +262,12 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     author = _author_sim(x, y)
     scores["authors"] = None if author is None else round(author, 3)
     # A wrong DOI in one database is common; an identical record otherwise still matches.
+    journal = None
+    if x.journals and y.journals:
+        journal = any(journal_match(a, b) for a in x.journals for b in y.journals)
+    # not a joint publication (one consensus report printed in two journals, each with its DOI)
     identical = (title_sim >= 0.99 and (author or 0) >= 0.9 and x.year == y.year and x.page == y.page
-                 and not (x.volume and y.volume and x.volume != y.volume))  # not a joint publication
+                 and not (x.volume and y.volume and x.volume != y.volume) and journal is not False)
     if x.doi and y.doi and x.doi != y.doi and not identical:
         return "no", rule, {**scores, "veto": "different DOIs"}
     if x.pmid and y.pmid and x.pmid != y.pmid:
@@ -283,9 +287,7 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         scores["volume"] = x.volume == y.volume
         if x.volume != y.volume and not same_id:
             return "no", rule, {**scores, "veto": "different volumes"}
-    journal = None
-    if x.journals and y.journals:
-        journal = any(journal_match(a, b) for a in x.journals for b in y.journals)
+    if journal is not None:
         scores["journal"] = journal
     if x.year and y.year:
         scores["year"] = x.year == y.year
@@ -306,6 +308,14 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
             return "queue", rule, {**scores, "doubt": "same identifier, different journal and pages"}
         if title_sim >= TITLE_WITH_ID:
             return "dup", rule, scores
+        # the identifier, plus a title that is the other without its subtitle or series heading
+        # ("Abuse potential of pregabalin" / "...: a systematic review"), or plus the journal and
+        # the authors agreeing with a similar title (a re-worded title in one database)
+        short, long_ = sorted((x.title, y.title), key=len)
+        if len(short) >= 15 and short in long_ and scores.get("pages") is not False:
+            return "dup", rule, {**scores, "contained": True}
+        if title_sim >= TITLE_QUEUE and journal and (author or 0) >= 0.9 and scores.get("pages") is not False:
+            return "dup", rule, scores  # (different pages: abstracts of one supplement sharing its DOI)
         return "queue", rule, scores
     if not x.title or not y.title:
         return "no", rule, scores
