@@ -73,7 +73,8 @@ def rank_set(session: Session, set_name: str, *, model: str | None = None, seed:
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v) for k, v in params.items()}
+    return {k: _jsonable(v) if isinstance(v, dict) else v if isinstance(v, (int, float, str, bool, type(None)))
+            else repr(v) for k, v in params.items()}
 
 
 def maybe_retrain(session: Session, st: ScreeningSet) -> RankSummary | None:

@@ -119,7 +119,8 @@ def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:  #
     with db.transaction() as s:
         assert [q["record_id"] for q in queue(s, "a", set_name="s")] == before[10:]  # test order untouched
         run_row = s.scalar(select(ModelRun))
-        assert run_row.seed == 0 and "C" in run_row.params and s.query(RecordScore).count() == 50
+        assert run_row.seed == 0 and s.query(RecordScore).count() == 50
+        assert run_row.params["svm"]["C"] == 0.11 and run_row.params["nb"]["balance_ratio"] == 1.2
         move_to_single(s, "s", "pi", force=True, reason="test")
     run("rank", "s")
     with db.transaction() as s:

@@ -17,10 +17,11 @@ def record_text(title: str | None, abstract: str | None, keywords: Sequence[str]
 
 
 def tfidf_matrix(texts: Sequence[str]) -> csr_matrix:
-    """Word uni- and bigrams with sublinear tf; every term kept (rare terms are often the telling ones)."""
+    """Word uni- and bigrams with sublinear tf; rare terms kept (they are often the telling ones),
+    terms in over 95% of records dropped (ASReview 3's tuned TF-IDF)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_df=0.95)
     try:
         return vec.fit_transform(texts).tocsr()
     except ValueError:  # every text empty or only stop words: fall back to single words, any frequency

@@ -1,14 +1,14 @@
 """Replay a labelled review: the labels are the oracle, the order is ours.
 
 It starts from one random include and one random exclude chosen by the seed (positions 1 and
-2), retrains on the same cadence as a real session (:func:`screening.prioritise.rank.retrain_due`)
-and screens the highest-scored record next.
+2; drawn as ASReview draws its priors for the same seed), retrains on the same cadence as a
+real session (:func:`screening.prioritise.rank.retrain_due`) and screens the highest-scored
+record next.
 """
 
 from __future__ import annotations
 
 import csv
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,8 +72,9 @@ def simulate(texts: list[str], labels: list[int], *, seed: int, model: str | Non
     t0 = time.perf_counter()
     X = tfidf_matrix(texts)
     y = np.asarray(labels)
-    rng = random.Random(seed)
-    order = [rng.choice(np.flatnonzero(y == 1).tolist()), rng.choice(np.flatnonzero(y == 0).tolist())]
+    # the priors as `asreview simulate --prior-seed SEED` draws them, so both tools start from the
+    # same two records and a benchmark compares the rankings, not the luck of the draw
+    order = [int(np.random.RandomState(seed).choice(np.flatnonzero(y == inc), 1, replace=False)[0]) for inc in (1, 0)]
     done = np.zeros(len(y), dtype=bool)
     done[order] = True
     retrains = 0
