@@ -128,6 +128,65 @@ def test_pii_in_doi_field_is_ignored() -> None:
 
 # --- groups, constraints, kept record, scale -----------------------------------------------------
 
+def test_journal_abbreviations_either_way_but_not_a_sister_journal() -> None:
+    from screening.dedup.normalise import journal_match, norm_journal
+
+    def same(a: str, b: str) -> bool:
+        return journal_match(norm_journal(a), norm_journal(b))
+
+    assert same("Annals of Thoracic Surgery", "Ann Thorac Surg")  # as many words: either may be the abbreviation
+    assert same("Clin Sci (Lond)", "Clinical Science")  # NLM's place of publication
+    assert same("Proc Natl Acad Sci U S A", "Proceedings of the National Academy of Sciences of the United States "
+                "of America")  # letters dropped inside a word
+    assert not same("J Periodontol", "J Clin Periodontol")  # a word of the full title skipped: another journal
+
+
+def test_author_lists_that_lost_their_separators_or_their_order_merge() -> None:
+    t = "Comparative study of ACE inhibitors and other antihypertensive agents on proteinuria in diabetic patients"
+    glued = rec(1, t, authors=["BOHLEN LDECOURTEN MWEIDMANN P"])
+    tidy = rec(2, t, authors=["Bohlen L.", "de Courten M.", "Weidmann P."])
+    assert merged(glued, tidy)
+    given_first = rec(3, t, authors=["Jin-Ming C.", "Xiao-Qi G."])
+    family_first = rec(4, t, authors=["Chen J. M.", "Gong X. Q."])
+    assert merged(given_first, family_first)
+    assert not merged(rec(5, t, authors=["Jones P.", "Brown K."]), tidy)
+
+
+def test_numbers_lost_from_a_title_are_no_conflict_but_other_numbers_are() -> None:
+    a = rec(1, "Ischemic preconditioning and diazoxide limit mitochondrial Ca2+ overload during reperfusion")
+    b = rec(2, "Ischemic preconditioning and diazoxide limit mitochondrial Ca overload during reperfusion")
+    assert merged(a, b)
+    # without a shared citation to settle it, each title having a number the other lacks goes to a person
+    a2 = rec(3, a.title, pages="", volume="")
+    c = rec(4, "Ischemic preconditioning and diazoxide limit mitochondrial Ca3+ overload during reperfusion",
+            pages="", volume="")
+    assert not merged(a2, c)
+    assert any({q.a, q.b} == {3, 4} for q in find_duplicates([a2, c]).queue)
+
+
+def test_doi_punctuation_and_a_wrong_year_do_not_hide_a_duplicate() -> None:
+    a = rec(1, T, doi="10.1210/endrevbnz002", year=2019, pages="", volume="")
+    b = rec(2, T, doi="10.1210/endrev/bnz002", year=1862, pages="", volume="")  # the issue number as the year
+    assert merged(a, b)
+
+
+def test_a_supplement_abstract_is_not_the_paper_whose_pages_it_falls_in() -> None:
+    t = "Convergent functional genomics of genome-wide association data for bipolar disorder"
+    abstract = rec(1, t, journal="Biol Psychiatry", volume="65", pages="170S")
+    paper = rec(2, t, journal="Am J Med Genet B Neuropsychiatr Genet", volume="150B", pages="155-81")
+    assert not merged(abstract, paper)
+    same_issue = rec(3, t, volume="25", pages="S189-S190")
+    article = rec(4, t, volume="25", pages="1223-1237")
+    assert not merged(same_issue, article)  # "S189" is a supplement page, not an article number
+
+
+def test_a_joint_publication_in_two_journals_stays_two_records() -> None:
+    t = "Periodontal bacterial invasion and infection: contribution to atherosclerotic pathology"
+    a = rec(1, t, journal="J Periodontol", volume="84", pages="S30-S50", doi="10.1902/jop.2013.1340012")
+    b = rec(2, t, journal="J Clin Periodontol", volume="40", pages="S30-50", doi="10.1111/jcpe.12079")
+    assert not merged(a, b)
+
+
 def test_cannot_link_holds_transitively_and_must_link_applies() -> None:
     a, b, c = rec(1, T), rec(2, T), rec(3, T)
     result = find_duplicates([a, b, c], cannot_link=[(1, 3)])
