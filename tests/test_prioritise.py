@@ -129,3 +129,10 @@ def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:  #
         assert scores == sorted(scores, reverse=True)
     progress = json.loads(run("progress", "s", "--json").stdout)
     assert progress["screened"] == 10 and progress["total"] == 60
+
+
+def test_the_cli_offers_every_model() -> None:
+    from screening.cli.rank import MODEL_NAMES
+    from screening.prioritise.models import MODELS
+
+    assert sorted(MODEL_NAMES) == sorted(MODELS)
