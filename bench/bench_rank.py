@@ -92,26 +92,32 @@ def main() -> None:
 
 
 def retrain_50k() -> None:
-    """Retrain and re-rank 50,000 records (features fitted once, as a session caches them)."""
+    """Retrain and re-rank 50,000 records, with the features as a session and `screening rank` get them:
+    computed once, then read from the feature cache (a fresh process reads them from disk)."""
     import random
 
     import numpy as np
 
-    from screening.prioritise.features import tfidf_matrix
+    from screening.prioritise import features
     from screening.prioritise.rank import train_and_score
 
     rng = random.Random(1)
     words = [f"w{i}" for i in range(20000)]
     texts = [" ".join(rng.choice(words) for _ in range(150)) for _ in range(50_000)]
-    t0 = time.perf_counter()
-    X = tfidf_matrix(texts)
-    t1 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
+        os.environ["SCREENING_CACHE"] = cache
+        t0 = time.perf_counter()
+        features.cached_tfidf(texts)
+        t1 = time.perf_counter()
+        features._memory.clear()  # as in a new process
+        X = features.cached_tfidf(texts)
+        t2 = time.perf_counter()
     labelled = np.arange(2000)
     y = np.array([1 if i % 20 == 0 else 0 for i in labelled])
     train_and_score(X, labelled, y, seed=1)
-    t2 = time.perf_counter()
-    print(f"50,000 records: features {t1 - t0:.1f} s (once per session), "
-          f"retrain + re-rank {t2 - t1:.2f} s (goal <= 2 s)")
+    t3 = time.perf_counter()
+    print(f"50,000 records: features {t1 - t0:.1f} s the first time, {t2 - t1:.1f} s from the cache; "
+          f"retrain + re-rank {t3 - t2:.2f} s (goal <= 2 s)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Test-phase batches are never reordered (agreement statistics need their random order); only
 single-phase queues are served by score. A session retrains when :func:`retrain_due` says so
-(after every decision while few are labelled, then after every 5% more), the same cadence the
+(after every decision while few are labelled, then after every 10% more), the same cadence the
 simulation uses.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from screening.decisions import current, final_decisions
 from screening.errors import ScreeningError
-from screening.prioritise.features import record_text, tfidf_matrix
+from screening.prioritise.features import cached_tfidf, record_text
 from screening.prioritise.rank import retrain_due, train_and_score
 from screening.prioritise.stopping import StoppingEstimate, estimate
 from screening.sets import get_set, kept_members
@@ -54,9 +54,12 @@ def rank_set(session: Session, set_name: str, *, model: str | None = None, seed:
     y = [labels[r] for r in members if r in labels]
     if 1 not in y or 0 not in y:
         raise ScreeningError(f"set {set_name} needs at least one include and one exclude decided before ranking.")
-    rows = dict(session.execute(select(Record.id, Record).where(Record.id.in_(members))).all())
+    rows = {}
+    text_columns = select(Record.id, Record.title, Record.abstract, Record.keywords)
+    for i in range(0, len(members), 10_000):  # bounded IN lists: SQLite and PostgreSQL cap bound parameters
+        rows.update((r.id, r) for r in session.execute(text_columns.where(Record.id.in_(members[i:i + 10_000]))))
     texts = [record_text(rows[r].title, rows[r].abstract, rows[r].keywords) for r in members]
-    X = tfidf_matrix(texts)
+    X = cached_tfidf(texts)
     idx = np.asarray([i for i, r in enumerate(members) if r in labels])
     res = train_and_score(X, idx, np.asarray([labels[members[i]] for i in idx]), model=model, seed=seed)
     run = ModelRun(set_id=st.id, model=res.model, params=_jsonable(res.params), seed=seed, n_labelled=len(idx),

@@ -136,3 +136,20 @@ def test_the_cli_offers_every_model() -> None:
     from screening.prioritise.models import MODELS
 
     assert sorted(MODEL_NAMES) == sorted(MODELS)
+
+
+def test_features_are_cached_by_the_texts_they_come_from(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from screening.prioritise import features
+
+    monkeypatch.setenv("SCREENING_CACHE", str(tmp_path))
+    texts = ["knee osteoarthritis trial of exercise", "dinosaur gigantism evolution", "knee pain in runners"]
+    first = features.cached_tfidf(texts)
+    assert (first != features.tfidf_matrix(texts)).nnz == 0
+    files = list((tmp_path / "features").glob("*.npz"))
+    assert len(files) == 1
+    features._memory.clear()  # a new process: read from disk
+    again = features.cached_tfidf(texts)
+    assert again is not first and (again != first).nnz == 0
+    changed = features.cached_tfidf([*texts[:2], "knee pain in cyclists"])  # one record edited: computed anew
+    assert changed.shape[1] != first.shape[1] or (changed != first).nnz > 0
+    assert len(list((tmp_path / "features").glob("*.npz"))) == 2
