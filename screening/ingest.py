@@ -7,7 +7,6 @@ into the same search is skipped, which makes re-running an import a no-op.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import multiprocessing
 import os
@@ -199,11 +198,12 @@ def _import_records(session: Session, imp: ImportFile, path: str, records: Itera
     write = _BulkInsert(session, imp.search_id, imp.id, fmt)
     n = done = 0
     size = os.path.getsize(path)
+    lines = _count_lines(path) if progress else 1
     for batch in _batched(records, BATCH_ROWS):
         write([_row(r, write.fixed) for r in batch])
         n += len(batch)
         if progress:  # in bytes, estimated from the line the reader has reached
-            now = min(size, size * batch[-1].line // max(_count_lines(path), 1))
+            now = min(size, size * batch[-1].line // max(lines, 1))
             progress(now - done)
             done = now
     if progress:
@@ -211,7 +211,6 @@ def _import_records(session: Session, imp: ImportFile, path: str, records: Itera
     return n
 
 
-@functools.cache
 def _count_lines(path: str) -> int:
     with open(path, "rb") as fh:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
