@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import insert, select
 
@@ -153,3 +154,13 @@ def test_features_are_cached_by_the_texts_they_come_from(tmp_path, monkeypatch) 
     changed = features.cached_tfidf([*texts[:2], "knee pain in cyclists"])  # one record edited: computed anew
     assert changed.shape[1] != first.shape[1] or (changed != first).nnz > 0
     assert len(list((tmp_path / "features").glob("*.npz"))) == 2
+
+
+def test_includes_carry_the_balance_ratio_of_the_excludes_weight() -> None:
+    from screening.prioritise.models import balanced_weights
+
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    w = balanced_weights(y, 9.8)
+    assert w[y == 1].sum() / w[y == 0].sum() == pytest.approx(9.8)
+    assert w.sum() == pytest.approx(len(y))  # C means the same at 10 and at 10,000 decisions
+    assert (balanced_weights(np.array([0, 0]), 9.8) == 1).all()  # one class only: no weighting

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from screening.prioritise.models import DEFAULT, fit, make_model, scores
+from screening.prioritise.models import DEFAULT, make_model
 
 RETRAIN_DIVISOR = 10  # once past 20 decisions, retrain after every 10% more
 
@@ -34,5 +34,5 @@ def train_and_score(X: Any, labelled: np.ndarray, labels: np.ndarray, *, model: 
                     seed: int = 0) -> RankResult:
     """Scores for every row of ``X`` from a model trained on rows ``labelled`` with ``labels`` (0/1)."""
     name = model or DEFAULT
-    est = fit(name, make_model(name, seed), X[labelled], np.asarray(labels))
-    return RankResult(np.asarray(scores(est, X), dtype=float), est.get_params(), name, seed)
+    est = make_model(name, seed).fit(X[labelled], np.asarray(labels))
+    return RankResult(np.asarray(est.score(X), dtype=float), est.get_params(), name, seed)
