@@ -158,14 +158,18 @@ def test_a_large_import_keeps_the_database_in_wal_mode(run, db_url: str) -> None
 
 
 def test_a_row_puts_every_field_under_its_own_column() -> None:
-    from screening.ingest import FILE_COLUMNS, RECORD_COLUMNS, _row, record_row
+    from screening.ingest import ROW_COLUMNS, _row, record_row
     from screening.readers import read_text_records
+    from screening.storage.models import Record
 
     rec = read_text_records("TY  - JOUR\nTI  - A title\nAB  - An abstract\nAU  - Smith, J.\nPY  - 2020\n"
                             "JO  - J Test\nVL  - 3\nIS  - 4\nSP  - 5\nEP  - 9\nDO  - 10.1/x\nKW  - k\nSN  - 1234-5678\n"
                             "LA  - eng\nDB  - MEDLINE\nUR  - https://x.org/1\nN1  - PMID: 123\nER  - \n")[0]
-    row = dict(zip([*RECORD_COLUMNS, *FILE_COLUMNS], _row(rec, (7, 8, "ris", "now")), strict=True))
+    row = dict(zip(ROW_COLUMNS, _row(rec, (7, 8, "ris", "now")), strict=True))
+    # the writer's statement takes rows as they come only in the table's own column order
+    assert [c.name for c in Record.__table__.columns if c.name in ROW_COLUMNS] == list(ROW_COLUMNS)
     expected = record_row(rec.fields)
     for column, value in expected.items():
         assert row[column] == (json.dumps(value, separators=(",", ":")) if isinstance(value, list | dict) else value)
     assert row["search_id"] == 7 and row["import_file_id"] == 8 and row["position"] == 1
+    assert row["format"] == "ris" and row["created_at"] == "now"
