@@ -114,9 +114,12 @@ class _BulkInsert:
 
     def __init__(self, session: Session, search_id: int, file_id: int, fmt: str) -> None:
         self.conn = session.connection()
-        self.fixed = (search_id, file_id, fmt, utcnow())
         table = Record.__table__
         dialect = self.conn.dialect
+        # the timestamp in the form the driver stores, converted once here rather than per row
+        to_db = table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        now = utcnow()
+        self.fixed = (search_id, file_id, fmt, to_db(now) if to_db else now)
         columns = list(ROW_COLUMNS)
         # INSERT ... VALUES (not INSERT ... SELECT, which SQLite runs at half the speed) with the
         # JSON columns bound as text already encoded; PostgreSQL casts that text to its JSON type.
