@@ -187,6 +187,49 @@ def test_a_joint_publication_in_two_journals_stays_two_records() -> None:
     assert not merged(a, b)
 
 
+def test_a_correction_notice_citing_the_article_is_an_erratum() -> None:
+    # Web of Science and Embase title a correction with the citation of the article it corrects
+    article = rec(1, T, volume="360", pages="542-544")
+    wos = rec(2, f"{T} (vol 360, pg 542, 2009)", volume="360", pages="2487")
+    embase = rec(3, f"{T} (Lancet (2009) 360 (542-544))", volume="360", pages="2487")
+    assert not merged(article, wos) and not merged(article, embase)
+    assert merged(wos, embase)  # the one notice from two databases
+    assert merged(rec(4, f"{T} (Lancet: results (2009))", pages="542-544"), rec(5, f"{T} (Lancet: results (2009))",
+                                                                                pages="542-544"))
+
+
+def test_fields_shifted_one_column_are_not_a_page_conflict() -> None:
+    # one export put the volume in the issue field and the issue in the pages field
+    shifted = rec(1, T, volume="", issue="26", pages="9")
+    full = rec(2, T, volume="26", issue="9", pages="1746")
+    assert merged(shifted, full)
+    assert not merged(rec(3, T, volume="", issue="25", pages="9"), full)
+
+
+def test_a_supplement_filed_as_its_own_journal_is_the_same_volume() -> None:
+    medline = rec(1, T, journal="J Rheumatol Suppl", volume="51", pages="31-41")
+    embase = rec(2, T, journal="Journal of Rheumatology", volume="25", issue="SUPPL. 51", pages="31-41")
+    assert merged(medline, embase)
+    assert not merged(rec(3, T, journal="J Rheumatol", volume="51", pages="31-41"), embase)
+
+
+def test_a_doi_with_its_prefix_written_twice_is_the_same_doi() -> None:
+    a = rec(1, T, doi="10.3779/j.issn.1009-3419.2018.11.07", journal="Zhongguo Fei Ai Za Zhi")
+    b = rec(2, T, doi="10.3779/10.3779/j.issn.1009-3419.2018.11.07", journal="Chinese Journal of Lung Cancer")
+    assert merged(a, b)
+
+
+def test_one_meeting_abstract_under_two_names_of_its_proceedings() -> None:
+    a = rec(1, T, journal="Journal of Thrombosis and Haemostasis. Conference: 23rd Congress of the ISTH",
+            volume="9", pages="")
+    b = rec(2, T, journal="23rd Congress of the International Society on Thrombosis and Haemostasis", volume="9",
+            pages="")
+    assert merged(a, b)
+    # an abstract and a paper in another journal whose volume happens to be the same number
+    paper = rec(3, T, journal="World Neurosurg", volume="9", pages="432-449")
+    assert not merged(a, paper)
+
+
 def test_cannot_link_holds_transitively_and_must_link_applies() -> None:
     a, b, c = rec(1, T), rec(2, T), rec(3, T)
     result = find_duplicates([a, b, c], cannot_link=[(1, 3)])

@@ -36,6 +36,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from screening.dedup.normalise import (
+    CONFERENCE_RE,
     NON_ALNUM_RE,
     author_names,
     first_page,
@@ -111,6 +112,9 @@ class _Norm:
     year: int | None
     journals: list[str]
     volume: str
+    issue: str
+    supplement: str  # the supplement's number ("SUPPL. 51" in the issue or volume field)
+    suppl_journal: bool  # MEDLINE's "J Rheumatol Suppl": the supplement number is its volume
     page: str
     last: str
     article_number: bool
@@ -123,6 +127,8 @@ class _Norm:
 CORPORATE_RE = re.compile(r"\b(?:study|group|trial|consortium|collaborat\w*|investigators|committee|society|"
                           r"association|network|working party|task force)\b", re.I)
 NON_LETTER_RE = re.compile(r"[^a-z]+")
+SUPPLEMENT_RE = re.compile(r"\bsup(?:p|pl|plement)?\.?\s*(\d+)", re.I)
+DOUBLED_DOI_PREFIX_RE = re.compile(r"^(10\.\d{4,9}/)(?=\1)")
 # "e12724", "a1754": an article number; "S189" is a supplement page, not one
 ARTICLE_NUMBER_RE = re.compile(r"\s*[a-rt-z]\d{3,}", re.I)
 MISSING = {"", "na", "n/a", "nan", "null", "none", "-", "anonymous", "[anonymous]", "anon"}
@@ -139,7 +145,7 @@ def _normalise(r: DedupRecord) -> _Norm:
     authors = [a for a in r.authors if _given(a) and not CORPORATE_RE.search(a)]
     surnames = [s for s in (surname(a) for a in split_authors(authors)) if s]
     journals = [j for j in {norm_journal(_given(r.journal)), norm_journal(_given(r.journal_abbrev))} if j]
-    doi = (r.doi or "").strip().lower()
+    doi = DOUBLED_DOI_PREFIX_RE.sub("", (r.doi or "").strip().lower())  # "10.3779/10.3779/j.issn..."
     if "[pii]" in doi or not doi.startswith("10."):
         doi = ""
     doi = NON_ALNUM_RE.sub("", doi)  # "10.1210/endrevbnz002" and "10.1210/endrev/bnz002" are one DOI
@@ -149,7 +155,10 @@ def _normalise(r: DedupRecord) -> _Norm:
         initials=tuple("".join(sorted(w[0] for w in NON_LETTER_RE.split(fold(a)) if w))
                        for a in split_authors(authors)),
         numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
-        volume=norm_number(_given(r.volume)), page=first_page(_given(r.pages)), last=last_page(_given(r.pages)),
+        volume=norm_number(_given(r.volume)), issue=norm_number(_given(r.issue)),
+        supplement=(m.group(1).lstrip("0") if (m := SUPPLEMENT_RE.search(f"{r.issue} {r.volume}")) else ""),
+        suppl_journal=any(j.endswith(" suppl") or j.endswith(" supplement") for j in journals),
+        page=first_page(_given(r.pages)), last=last_page(_given(r.pages)),
         article_number=bool(ARTICLE_NUMBER_RE.match(r.pages or "")), doi=doi, pmid=(r.pmid or "").strip(),
         erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
     )
@@ -236,6 +245,22 @@ def _same_citation(x: _Norm, y: _Norm) -> bool:
                 and x.last and x.last == y.last and x.last != x.page)
 
 
+def _meeting(x: _Norm) -> bool:
+    """The record's source names a meeting (its proceedings or a journal's conference supplement)."""
+    return any(CONFERENCE_RE.search(j) for j in x.journals)
+
+
+def _supplement_volume(x: _Norm, y: _Norm) -> bool:
+    """x is filed under the supplement's own title, its volume the supplement number of y's issue."""
+    return x.suppl_journal and bool(x.volume) and x.volume in (y.supplement, y.issue)
+
+
+def _shifted(x: _Norm, y: _Norm) -> bool:
+    """x's fields moved one column in an export: no volume, its issue is y's volume and its first
+    page y's issue ("IS 26, SP 9" for "VL 26, IS 9, SP 1746")."""
+    return bool(not x.volume and x.issue and x.issue == y.volume and x.page and x.page == y.issue)
+
+
 def _numbers_conflict(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """Numbers in one title that the other lacks *and* vice versa ("Part 1" vs "Part 2").
 
@@ -276,7 +301,9 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     if x.year and y.year and abs(x.year - y.year) > 1 and not ((same_doi or same_pmid) and title_sim >= TITLE_SURE):
         return "no", rule, {**scores, "veto": "years differ"}
     same_id = same_doi or same_pmid  # the identifier outweighs a mistyped page or volume
-    if x.page and y.page:
+    if _shifted(x, y) or _shifted(y, x):
+        scores["shifted"] = True  # one record's issue and page are the other's volume and issue
+    elif x.page and y.page:
         # a typo in one end of the range is common ("2141-2147" vs "2142-2147"): either end agreeing is enough
         scores["pages"] = x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= 2) or (
             _within(x.page, y) or _within(y.page, x))  # "488" vs "487-488"
@@ -284,8 +311,10 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         if not scores["pages"] and not same_id and x.article_number == y.article_number:
             return "no", rule, {**scores, "veto": "different first pages"}
     if x.volume and y.volume:
-        scores["volume"] = x.volume == y.volume
-        if x.volume != y.volume and not same_id:
+        # MEDLINE files a supplement as its own journal ("J Rheumatol Suppl", volume 51) where
+        # Embase has the journal's volume and "SUPPL. 51" as the issue
+        scores["volume"] = x.volume == y.volume or _supplement_volume(x, y) or _supplement_volume(y, x)
+        if not scores["volume"] and not same_id:
             return "no", rule, {**scores, "veto": "different volumes"}
     if journal is not None:
         scores["journal"] = journal
@@ -321,7 +350,12 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
         return "no", rule, scores
     details = sum(1 for v in (journal, scores.get("volume"), scores.get("pages")) if v)
     pages_confirm = bool(scores.get("pages")) and title_sim >= 0.9 and (author or 0) >= 0.9
-    if journal is False and not (scores.get("volume") and scores.get("pages")) and not pages_confirm:
+    # one meeting abstract under two names of its proceedings ("J Thromb Haemost. Conference" /
+    # "23rd Congress of the ISTH"): the same title, authors, year and volume
+    same_abstract = (title_sim >= 0.99 and (author or 0) >= 0.9 and scores.get("year") and scores.get("volume")
+                     and scores.get("pages") is not False and _meeting(x) and _meeting(y))
+    if journal is False and not (scores.get("volume") and scores.get("pages")) and not pages_confirm \
+            and not same_abstract:
         # the same abstract presented at two meetings, or a preprint and its paper: a person decides
         return ("queue" if title_sim >= TITLE_QUEUE else "no"), rule, {**scores, "doubt": "different journals"}
     if title_sim >= TITLE_SURE:

@@ -43,6 +43,11 @@ ANNOTATION_RE = re.compile(
     r"\d+ refs?|editorial|letter|news|electronic resource)[^\]]*\]\.?",
     re.I,
 )
+# A correction notice's title ends with the citation of the article it corrects: Web of Science
+# "(vol 360, pg 542, 2009)", Embase "(New England Journal of Medicine (2009) 360 (542-544))".
+CORRECTS_CITATION_RE = re.compile(
+    r"\s*\((?:vol\.?\s*\w+,\s*pg\.?\s*\w+,\s*\d{4}"
+    r"|[^()]+\(\d{4}\)\s*\d+(?::\d+)?\s*\(\s*[a-z]?\d+[a-z]?(?:\s*-\s*[a-z]?\d+[a-z]?)?\s*\))\)\s*\.?\s*$", re.I)
 CONFERENCE_RE = re.compile(r"conference|congress|meeting|symposium|proceedings|abstracts?\b|poster", re.I)
 
 
@@ -76,7 +81,7 @@ def strip_annotations(title: str) -> str:
 
 def norm_title(title: str) -> str:
     """Words only; language markers dropped; a title translated into brackets is unwrapped."""
-    t = strip_annotations(title)
+    t = CORRECTS_CITATION_RE.sub("", strip_annotations(title))
     t = LANG_SUFFIX_RE.sub("", t)
     t = TRANSLATED_SUFFIX_RE.sub("", t)
     t = t.strip().rstrip(".").strip()
@@ -206,7 +211,8 @@ def norm_number(value: str) -> str:
 
 
 def is_erratum(title: str) -> bool:
-    return bool(ERRATUM_RE.search(strip_annotations(title)))
+    t = strip_annotations(title)
+    return bool(ERRATUM_RE.search(t) or CORRECTS_CITATION_RE.search(t))
 
 
 def publication_kind(pub_type: str) -> str:
