@@ -164,3 +164,27 @@ def test_includes_carry_the_balance_ratio_of_the_excludes_weight() -> None:
     assert w[y == 1].sum() / w[y == 0].sum() == pytest.approx(9.8)
     assert w.sum() == pytest.approx(len(y))  # C means the same at 10 and at 10,000 decisions
     assert (balanced_weights(np.array([0, 0]), 9.8) == 1).all()  # one class only: no weighting
+
+
+def test_presumed_excludes_are_unscreened_unlikely_and_reproducible() -> None:
+    from screening.prioritise.rank import PRESUMED_QUANTILE, presumed_excludes
+
+    scores = np.linspace(0, 1, 1000)  # row i scores i/999: the last rows look most like includes
+    labelled = np.arange(0, 1000, 7)
+    got = presumed_excludes(scores, labelled, seed=3)
+    assert len(got) == 100  # a tenth of the pool
+    assert not set(got) & set(labelled)
+    rest = np.setdiff1d(np.arange(1000), labelled)
+    assert scores[got].max() <= np.quantile(scores[rest], PRESUMED_QUANTILE)
+    assert (presumed_excludes(scores, labelled, seed=3) == got).all()
+    assert not (presumed_excludes(scores, labelled, seed=4) == got).all()
+
+
+def test_training_uses_presumed_excludes_and_records_how_many() -> None:
+    from scipy.sparse import random as sparse_random
+
+    from screening.prioritise.rank import train_and_score
+
+    X = sparse_random(500, 50, density=0.2, format="csr", random_state=1)
+    res = train_and_score(X, np.arange(20), np.array([1, 0] * 10), seed=1)
+    assert res.params["presumed_excludes"] == 50 and len(res.scores) == 500

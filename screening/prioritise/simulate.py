@@ -3,7 +3,8 @@
 It starts from one random include and one random exclude chosen by the seed (positions 1 and
 2; drawn as ASReview draws its priors for the same seed), retrains on the same cadence as a
 real session (:func:`screening.prioritise.rank.retrain_due`) and screens the highest-scored
-record next.
+record next. Once the last include is found it stops retraining (nothing after it changes a
+metric) and lists the rest in the last ranking's order.
 """
 
 from __future__ import annotations
@@ -80,8 +81,11 @@ def simulate(texts: list[str], labels: list[int], *, seed: int, model: str | Non
     retrains = 0
     queue: list[int] = []
     since = 0
+    left = int(y.sum()) - 1  # includes not yet screened
     while len(order) < len(y):
-        if not queue or retrain_due(since, len(order)):
+        # once every include is found no later order can change a metric: ASReview's simulate stops
+        # there; this one lists the rest in the last ranking's order, without retraining for them
+        if not queue or (left and retrain_due(since, len(order))):
             idx = np.asarray(order)
             res = train_and_score(X, idx, y[idx], model=model, seed=seed)
             retrains += 1
@@ -95,6 +99,7 @@ def simulate(texts: list[str], labels: list[int], *, seed: int, model: str | Non
         order.append(nxt)
         done[nxt] = True
         since += 1
+        left -= int(y[nxt])
     got = [labels[i] for i in order]
     return SimulationResult(order, got, wss(got), recall_at(got, 0.10), recall_at(got, 0.20), atd(got), retrains,
                             time.perf_counter() - t0)
