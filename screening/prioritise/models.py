@@ -75,9 +75,16 @@ class Balanced:
 
     def score(self, X: Any) -> np.ndarray:
         """A relevance score per row (higher: more likely an include), whatever the estimator offers."""
-        if hasattr(self.estimator, "decision_function"):
-            return np.asarray(self.estimator.decision_function(X), dtype=float)
-        logp = self.estimator.predict_log_proba(X)
+        est = self.estimator
+        if hasattr(est, "decision_function"):
+            return np.asarray(est.decision_function(X), dtype=float)
+        if hasattr(est, "feature_log_prob_") and len(est.classes_) == 2:
+            # naive Bayes' log odds, log P(include|x) - log P(exclude|x), in one product with the
+            # difference of the classes' word log probabilities (predict_log_proba computes both
+            # classes' likelihoods and normalises them, three times the work for the same order)
+            flp, prior = est.feature_log_prob_, est.class_log_prior_
+            return np.asarray(X @ (flp[1] - flp[0]), dtype=float).ravel() + (prior[1] - prior[0])
+        logp = est.predict_log_proba(X)
         return logp[:, 1] - logp[:, 0]
 
     def get_params(self) -> dict[str, Any]:
