@@ -219,6 +219,16 @@ def test_a_doi_with_its_prefix_written_twice_is_the_same_doi() -> None:
     assert merged(a, b)
 
 
+def test_one_citation_under_two_forms_of_its_doi_is_one_article() -> None:
+    a = rec(1, "Clinical review 138: " + T, journal="J Clin Endocrinol Metab", volume="86", pages="5108-17",
+            doi="10.1210/jcem.86.11.7983")
+    b = rec(2, T, journal="Journal of Clinical Endocrinology & Metabolism", volume="86", pages="5108-5117",
+            doi="10.1210/jc.86.11.5108")
+    assert merged(a, b)
+    assert not merged(a, rec(3, T, journal="J Clin Endocrinol Metab", volume="86", pages="5120-5127",
+                             doi="10.1210/jc.86.11.5120"))
+
+
 def test_one_meeting_abstract_under_two_names_of_its_proceedings() -> None:
     a = rec(1, T, journal="Journal of Thrombosis and Haemostasis. Conference: 23rd Congress of the ISTH",
             volume="9", pages="")

@@ -293,7 +293,10 @@ def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, An
     # not a joint publication (one consensus report printed in two journals, each with its DOI)
     identical = (title_sim >= 0.99 and (author or 0) >= 0.9 and x.year == y.year and x.page == y.page
                  and not (x.volume and y.volume and x.volume != y.volume) and journal is not False)
-    if x.doi and y.doi and x.doi != y.doi and not identical:
+    # the same journal, volume, page range and authors: one article whose DOI one database has in
+    # another form ("jc.86.11.5108" / "jcem.86.11.7983"), whatever a series heading did to the title
+    cited_alike = bool(_same_citation(x, y) and journal and (author or 0) >= 0.9)
+    if x.doi and y.doi and x.doi != y.doi and not (identical or cited_alike):
         return "no", rule, {**scores, "veto": "different DOIs"}
     if x.pmid and y.pmid and x.pmid != y.pmid:
         return "no", rule, {**scores, "veto": "different PMIDs"}
