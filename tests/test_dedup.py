@@ -229,6 +229,13 @@ def test_one_citation_under_two_forms_of_its_doi_is_one_article() -> None:
                              doi="10.1210/jc.86.11.5120"))
 
 
+def test_page_ranges_written_with_unicode_dashes_agree() -> None:
+    # Cochrane CENTRAL writes U+2010 hyphens ("187\u2010192"), MEDLINE "187-92"
+    assert merged(rec(1, T, pages="187\u2010192"), rec(2, T, pages="187-92"))
+    assert merged(rec(3, T, pages="S12\u2014S15"), rec(4, T, pages="S12-15"))
+    assert not merged(rec(5, T, pages="187\u2010192"), rec(6, T, pages="287-92"))
+
+
 def test_one_meeting_abstract_under_two_names_of_its_proceedings() -> None:
     a = rec(1, T, journal="Journal of Thrombosis and Haemostasis. Conference: 23rd Congress of the ISTH",
             volume="9", pages="")

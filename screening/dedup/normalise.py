@@ -180,19 +180,22 @@ def _abbreviates(ta: list[str], tb: list[str]) -> bool:
     return matched >= max(1, 0.75 * len(ta)) and (matched == len(ta) or len(ta) >= 3)
 
 
-PAGE_PARTS_RE = re.compile(r"[-–,;]")
+PAGE_PARTS_RE = re.compile(r"[-,;]")
+# the dashes databases write in page ranges: hyphen (Cochrane's U+2010), non-breaking hyphen,
+# figure dash, en and em dash, minus sign
+DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
 
 
 def first_page(pages: str) -> str:
     """The first page without letters or leading zeros ("e0123" -> "123", "S12-S15" -> "12")."""
-    p = PAGE_PARTS_RE.split((pages or "").strip())[0]  # "532, 534-536, 538-540" starts at 532
+    p = PAGE_PARTS_RE.split((pages or "").strip().translate(DASHES))[0]  # "532, 534-536, 538-540" starts at 532
     digits = "".join(ch for ch in p if ch.isdigit())
     return digits.lstrip("0")
 
 
 def last_page(pages: str) -> str:
     """The last page, expanded against the first ("123-30" -> "130"); "" when there is none."""
-    p = (pages or "").replace("–", "-")
+    p = (pages or "").translate(DASHES)
     p = re.split(r"[,;]", p)[-1]  # "532, 534-536, 538-540" ends at 540
     if "-" not in p:
         return ""
