@@ -194,6 +194,11 @@ def test_a_correction_notice_citing_the_article_is_an_erratum() -> None:
     embase = rec(3, f"{T} (Lancet (2009) 360 (542-544))", volume="360", pages="2487")
     assert not merged(article, wos) and not merged(article, embase)
     assert merged(wos, embase)  # the one notice from two databases
+    from screening.dedup.normalise import is_erratum
+
+    assert is_erratum(wos.title) and is_erratum(embase.title)
+    # a parenthesis that is not a citation of another article leaves a title alone
+    assert not is_erratum(f"{T} (Lancet: results (2009))") and not is_erratum("Outcomes (2000-2010) of surgery")
     assert merged(rec(4, f"{T} (Lancet: results (2009))", pages="542-544"), rec(5, f"{T} (Lancet: results (2009))",
                                                                                 pages="542-544"))
 

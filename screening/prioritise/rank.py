@@ -30,6 +30,11 @@ class RankResult:
     seed: int
 
 
+PRESUMED_SHARE = 10  # a tenth of the pool joins the training as presumed excludes
+PRESUMED_MAX = 1000  # enough to describe the pool; more only slows retraining on large pools
+PRESUMED_QUANTILE = 0.8  # drawn from the unscreened records a first model scores in its lower 80%
+
+
 def presumed_excludes(first_scores: np.ndarray, labelled: np.ndarray, seed: int) -> np.ndarray:
     """Unscreened rows to train on as if excluded (Cormack & Grossman's "presumed non-relevant"
     documents in continuous active learning).
@@ -51,11 +56,6 @@ def presumed_excludes(first_scores: np.ndarray, labelled: np.ndarray, seed: int)
     if k <= 0:
         return rest[:0]
     return np.sort(np.random.RandomState((seed + len(labelled)) % 2**32).choice(pool, k, replace=False))
-
-
-PRESUMED_SHARE = 10  # a tenth of the pool joins the training as presumed excludes
-PRESUMED_MAX = 1000  # enough to describe the pool; more only slows retraining on large pools
-PRESUMED_QUANTILE = 0.8  # drawn from the unscreened records a first model scores in its lower 80%
 
 
 def train_and_score(X: Any, labelled: np.ndarray, labels: np.ndarray, *, model: str | None = None,
