@@ -99,7 +99,7 @@ def retrain_50k() -> None:
     import numpy as np
 
     from screening.prioritise import features
-    from screening.prioritise.rank import train_and_score
+    from screening.prioritise.training import train_and_score
 
     rng = random.Random(1)
     words = [f"w{i}" for i in range(20000)]

@@ -211,7 +211,8 @@ def review_with_decisions(db, run):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
     from test_review import small_review
 
-    from screening.decisions import conflicts, record_decision, resolve
+    from screening.review.conflicts import conflicts, resolve
+    from screening.review.decisions import record_decision
     from screening.storage.models import Assignment, Batch, User
 
     small_review(db, n=400)
@@ -225,7 +226,7 @@ def review_with_decisions(db, run):  # type: ignore[no-untyped-def]
                             reason=None if include else "not primary care")
     with db.transaction() as s:
         for c in conflicts(s, "access", "pat"):
-            resolve(s, "pat", c["record_id"], "include", note="meets criteria")
+            resolve(s, "pat", c.record_id, "include", note="meets criteria")
 
 
 def test_agreement_per_batch_pair_screener_set_gate_and_debrief(db, run, tmp_path) -> None:  # type: ignore[no-untyped-def]

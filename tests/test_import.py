@@ -116,7 +116,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_parallel_import_stores_what_a_serial_import_stores(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Large files are parsed in worker processes; the rows must be the same, in the same order."""
-    import screening.ingest as ingest
+    import screening.records.ingest as ingest
     from screening.readers import chunks
 
     big = tmp_path / "big.ris"
@@ -158,8 +158,8 @@ def test_a_large_import_keeps_the_database_in_wal_mode(run, db_url: str) -> None
 
 
 def test_a_row_puts_every_field_under_its_own_column() -> None:
-    from screening.ingest import ROW_COLUMNS, _row, record_row
     from screening.readers import read_text_records
+    from screening.records.ingest import ROW_COLUMNS, _row, record_row
     from screening.storage.models import Record
 
     rec = read_text_records("TY  - JOUR\nTI  - A title\nAB  - An abstract\nAU  - Smith, J.\nPY  - 2020\n"

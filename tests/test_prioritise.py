@@ -11,12 +11,18 @@ import numpy as np
 import pytest
 from sqlalchemy import insert, select
 
+from screening.cli.params import PAIRS
 from screening.errors import InputFileError
 from screening.prioritise.metrics import atd, recall_at, wss
 from screening.prioritise.simulate import simulate_file
 from screening.prioritise.stopping import estimate, hypergeometric_p
 
 WORDS = "care primary integrated community access model provider contract workforce navigator budget".split()
+
+
+def pairs_of(text: str) -> list[tuple[str, str]]:
+    """Pairs written as on the command line (a+b,a+c), parsed by the CLI's own type."""
+    return PAIRS.convert(text, None, None)
 
 
 def labelled_csv(path: Path, n: int = 300, seed: int = 3) -> Path:
@@ -85,11 +91,11 @@ def test_stopping_rule_says_stop_only_with_enough_evidence() -> None:
 
 
 def make_set(db, n: int = 60):  # type: ignore[no-untyped-def]
-    from screening.sampling import draw_sample, parse_pairs
-    from screening.searches import add_search
-    from screening.sets import create_set
+    from screening.records.searches import add_search
+    from screening.review.sampling import draw_sample
+    from screening.review.sets import create_set
+    from screening.review.users import add_user
     from screening.storage.models import Record
-    from screening.users import add_user
 
     with db.transaction() as s:
         sid = add_search(s, "m", "MEDLINE").id
@@ -100,17 +106,18 @@ def make_set(db, n: int = 60):  # type: ignore[no-untyped-def]
         for u in ("a", "b"):
             add_user(s, u, "screener")
         add_user(s, "pi", "pi")
-        draw_sample(s, "s", pairs=parse_pairs("a+b"), seed=1, batch_size=10, share=0.5)
+        draw_sample(s, "s", pairs=pairs_of("a+b"), seed=1, batch_size=10, share=0.5)
 
 
 def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:  # type: ignore[no-untyped-def]
-    from screening.decisions import queue, record_decision
-    from screening.phase import move_to_single
+    from screening.review.decisions import record_decision
+    from screening.review.phase import move_to_single
+    from screening.review.queue import queue
     from screening.storage.models import ModelRun, Record, RecordScore
 
     make_set(db)
     with db.transaction() as s:
-        before = [q["record_id"] for q in queue(s, "a", set_name="s")]
+        before = [q.record_id for q in queue(s, "a", set_name="s")]
         titles = {r.id: r.title for r in s.scalars(select(Record))}
         for rid in before[:10]:
             for u in ("a", "b"):
@@ -118,25 +125,27 @@ def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:  #
     out = json.loads(run("rank", "s", "--json").stdout)
     assert out["labelled"] == 10 and out["scored"] == 50
     with db.transaction() as s:
-        assert [q["record_id"] for q in queue(s, "a", set_name="s")] == before[10:]  # test order untouched
+        assert [q.record_id for q in queue(s, "a", set_name="s")] == before[10:]  # test order untouched
         run_row = s.scalar(select(ModelRun))
         assert run_row.seed == 0 and s.query(RecordScore).count() == 50
         assert run_row.params["svm"]["C"] == 0.11 and run_row.params["nb"]["balance_ratio"] == 1.2
         move_to_single(s, "s", "pi", force=True, reason="test")
     run("rank", "s")
     with db.transaction() as s:
-        single = [q for q in queue(s, "a", set_name="s") if q["phase"] == "single"]
-        scores = [q["score"] for q in single]
+        single = [q for q in queue(s, "a", set_name="s") if q.phase == "single"]
+        scores = [q.score for q in single]
         assert scores == sorted(scores, reverse=True)
     progress = json.loads(run("progress", "s", "--json").stdout)
     assert progress["screened"] == 10 and progress["total"] == 60
 
 
 def test_the_cli_offers_every_model() -> None:
-    from screening.cli.rank import MODEL_NAMES
+    from screening.cli import cli
     from screening.prioritise.models import MODELS
 
-    assert sorted(MODEL_NAMES) == sorted(MODELS)
+    for name in ("rank", "simulate"):
+        option = next(p for p in cli.commands[name].params if p.name == "model")
+        assert list(option.type.choices) == list(MODELS)
 
 
 def test_features_are_cached_by_the_texts_they_come_from(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -167,7 +176,7 @@ def test_includes_carry_the_balance_ratio_of_the_excludes_weight() -> None:
 
 
 def test_presumed_excludes_are_unscreened_unlikely_and_reproducible() -> None:
-    from screening.prioritise.rank import PRESUMED_QUANTILE, presumed_excludes
+    from screening.prioritise.training import PRESUMED_QUANTILE, presumed_excludes
 
     scores = np.linspace(0, 1, 1000)  # row i scores i/999: the last rows look most like includes
     labelled = np.arange(0, 1000, 7)
@@ -183,7 +192,7 @@ def test_presumed_excludes_are_unscreened_unlikely_and_reproducible() -> None:
 def test_training_uses_presumed_excludes_and_records_how_many() -> None:
     from scipy.sparse import random as sparse_random
 
-    from screening.prioritise.rank import train_and_score
+    from screening.prioritise.training import train_and_score
 
     X = sparse_random(500, 50, density=0.2, format="csr", random_state=1)
     res = train_and_score(X, np.arange(20), np.array([1, 0] * 10), seed=1)

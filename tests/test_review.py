@@ -10,15 +10,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from screening.decisions import conflicts, final_decisions, history, queue, record_decision, resolve
+from screening.cli.params import PAIRS
 from screening.errors import NotAllowed
-from screening.phase import move_to_single
-from screening.reports import render_table3, table3
-from screening.sampling import draw_sample, parse_pairs
-from screening.searches import add_search
-from screening.sets import add_hand_record, create_set
+from screening.records.searches import add_search
+from screening.reports.table3 import render_table3, table3
+from screening.review.conflicts import conflicts, final_decisions, resolve
+from screening.review.decisions import history, record_decision
+from screening.review.phase import move_to_single
+from screening.review.queue import queue
+from screening.review.sampling import draw_sample
+from screening.review.sets import add_hand_record, create_set
+from screening.review.users import add_user
 from screening.storage.models import Assignment, Batch, Decision, Record
-from screening.users import add_user
+
+
+def pairs_of(text: str) -> list[tuple[str, str]]:
+    """Pairs written as on the command line (a+b,a+c), parsed by the CLI's own type."""
+    return PAIRS.convert(text, None, None)
 
 
 def make_records(session, search: str, n: int) -> None:  # type: ignore[no-untyped-def]
@@ -45,14 +53,14 @@ def test_table3_rebuilt(db) -> None:  # type: ignore[no-untyped-def]
             create_set(s, name, searches=[name])
             for i in range(by_hand):
                 add_hand_record(s, name, title=f"Grey literature report {i}", source="grey literature")
-            for u in sorted({u for p in parse_pairs(pairs) for u in p}):
+            for u in sorted({u for p in pairs_of(pairs) for u in p}):
                 add_user(s, u, "screener")
             total = n + by_hand
             size = None if math.ceil(share * total) == published else published  # 2695 x 20% = 539, 540 published
-            res = draw_sample(s, name, pairs=parse_pairs(pairs), seed=2016, batch_size=100, share=share, size=size)
+            res = draw_sample(s, name, pairs=pairs_of(pairs), seed=2016, batch_size=100, share=share, size=size)
             assert res.size == published
             loads = Counter((a, b) for _, a, b, _ in res.batches)
-            assert set(loads) == set(parse_pairs(pairs))
+            assert set(loads) == set(pairs_of(pairs))
             assert max(loads.values()) - min(loads.values()) <= 1
         rows = {r["set"]: r for r in table3(s)}
         md = render_table3(table3(s))
@@ -76,7 +84,7 @@ def small_review(db, n: int = 40, seed: int = 7):  # type: ignore[no-untyped-def
         for u in ("alice", "bob", "carol"):
             add_user(s, u, "screener")
         add_user(s, "pat", "pi")
-        draw_sample(s, "access", pairs=parse_pairs("alice+bob,alice+carol,bob+carol"), seed=seed, batch_size=5,
+        draw_sample(s, "access", pairs=pairs_of("alice+bob,alice+carol,bob+carol"), seed=seed, batch_size=5,
                     share=0.25)
 
 
@@ -177,9 +185,9 @@ def test_history_is_append_only(db, run) -> None:  # type: ignore[no-untyped-def
         events = history(s, rid, first)
     assert after[: len(before)] == before  # nothing earlier changed
     assert [d for _, d, _ in after] == ["include", "exclude", "retract"]
-    assert [e["decision"] for e in events] == ["include", "exclude", "retract"]
+    assert [e.decision for e in events] == ["include", "exclude", "retract"]
     with db.transaction() as s:  # after the undo the record is back in the queue
-        assert rid in [q["record_id"] for q in queue(s, first, set_name="access")]
+        assert rid in [q.record_id for q in queue(s, first, set_name="access")]
 
 
 def test_single_phase_covers_every_remaining_record_once(db, run) -> None:  # type: ignore[no-untyped-def]

@@ -7,20 +7,28 @@ import textwrap
 
 import click
 
-from screening.cli import AppContext, emit_json, pass_app
+from screening.cli.base import AppContext, emit_json, group, pass_app
+from screening.cli.options import as_option, json_option
+from screening.dedup.service import group_of, merge_records, pending_pairs, record_decision, run_dedup, split_record
+from screening.storage.models import Record
 
 SIDE_FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "pub_type")
 
 
-@click.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@group(invoke_without_command=True)
+@json_option
 @click.pass_context
 def dedup(ctx: click.Context, as_json: bool) -> None:
-    """Find duplicates across and within searches (run it after every import)."""
+    """Find duplicates across and within searches (run it after every import).
+
+    \b
+    Example:
+        screening dedup
+        screening dedup review --as ann
+        screening dedup show 123
+    """
     if ctx.invoked_subcommand is not None:
         return
-    from screening.dedup.service import run_dedup
-
     app: AppContext = ctx.obj
     with app.db.transaction() as session:
         if as_json:
@@ -42,14 +50,14 @@ def dedup(ctx: click.Context, as_json: bool) -> None:
         click.echo("review the doubtful pairs with `screening dedup review`.")
 
 
-def _cell(rec, name: str) -> str:  # type: ignore[no-untyped-def]
+def _cell(rec: Record, name: str) -> str:
     v = getattr(rec, name)
     if isinstance(v, list):
         v = "; ".join(map(str, v))
     return "" if v is None else str(v)
 
 
-def side_by_side(records, width: int = 38) -> str:  # type: ignore[no-untyped-def]
+def side_by_side(records: list[Record], width: int = 38) -> str:
     """Records in columns, one row per field, so differences are easy to see."""
     lines = [" " * 10 + "".join(f"{('#' + str(r.id)):<{width + 2}}" for r in records)]
     for name in SIDE_FIELDS:
@@ -64,9 +72,12 @@ def side_by_side(records, width: int = 38) -> str:  # type: ignore[no-untyped-de
 @click.argument("record_id", type=int)
 @pass_app
 def show(app: AppContext, record_id: int) -> None:
-    """Show RECORD's duplicate group side by side, with the rule and scores that joined it."""
-    from screening.dedup.service import group_of
+    """Show RECORD_ID's duplicate group side by side, with the rule and scores that joined it.
 
+    \b
+    Example:
+        screening dedup show 123
+    """
     with app.db.transaction() as session:
         members = group_of(session, record_id)
         click.echo(f"group {members[0].id}: {len(members)} record(s); kept #{members[0].id}")
@@ -84,13 +95,16 @@ def show(app: AppContext, record_id: int) -> None:
 
 @dedup.command("split")
 @click.argument("record_id", type=int)
-@click.option("--as", "actor", help="Who decides (recorded).")
-@click.option("--note")
+@as_option(help="Who decides (recorded with the split).")
+@click.option("--note", help="Why (recorded).")
 @pass_app
 def split(app: AppContext, record_id: int, actor: str | None, note: str | None) -> None:
-    """Take RECORD out of its duplicate group (recorded; later passes respect it)."""
-    from screening.dedup.service import split_record
+    """Take RECORD_ID out of its duplicate group (recorded; later passes respect it).
 
+    \b
+    Example:
+        screening dedup split 123 --as ann --note "erratum, not the article"
+    """
     with app.db.transaction() as session:
         n = split_record(session, record_id, by=actor, note=note)
     click.echo(f"record {record_id} split from {n} record(s); later passes keep it apart")
@@ -99,26 +113,31 @@ def split(app: AppContext, record_id: int, actor: str | None, note: str | None) 
 @dedup.command("merge")
 @click.argument("a", type=int)
 @click.argument("b", type=int)
-@click.option("--as", "actor", help="Who decides (recorded).")
-@click.option("--note")
+@as_option(help="Who decides (recorded with the merge).")
+@click.option("--note", help="Why (recorded).")
 @pass_app
 def merge(app: AppContext, a: int, b: int, actor: str | None, note: str | None) -> None:
-    """Declare records A and B duplicates (recorded; later passes respect it)."""
-    from screening.dedup.service import merge_records
+    """Declare records A and B duplicates (recorded; later passes respect it).
 
+    \b
+    Example:
+        screening dedup merge 123 456 --as ann
+    """
     with app.db.transaction() as session:
         merge_records(session, a, b, by=actor, note=note)
     click.echo(f"records {a} and {b} merged; later passes keep them together")
 
 
 @dedup.command("review")
-@click.option("--as", "actor", help="Who decides (recorded).")
+@as_option(help="Who decides (recorded with each answer).")
 @pass_app
 def review(app: AppContext, actor: str | None) -> None:
-    """Work the queue of doubtful pairs: y = duplicates, n = not, s = skip, q = quit."""
-    from screening.dedup.service import pending_pairs, record_decision, run_dedup
-    from screening.storage.models import Record
+    """Work the queue of doubtful pairs: y = duplicates, n = not, s = skip, q = quit.
 
+    \b
+    Example:
+        screening dedup review --as ann
+    """
     with app.db.transaction() as session:
         pairs = [(p.record_a, p.record_b, dict(p.scores)) for p in pending_pairs(session)]
     if not pairs:

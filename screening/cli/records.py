@@ -1,4 +1,4 @@
-"""Commands for the information specialist: init, search log, import, export."""
+"""Commands for the information specialist: the database, the search log, import and export."""
 
 from __future__ import annotations
 
@@ -7,44 +7,63 @@ import sys
 
 import click
 
-from screening.cli import AppContext, emit_json, pass_app
+from screening.cli.base import AppContext, command, emit_json, group, pass_app
+from screening.cli.options import json_option
+from screening.records import searches
+from screening.records.ingest import import_files
+from screening.reports.export import EXPORT_FORMATS, export_records
+from screening.storage.db import database_url, upgrade
 
 
-@click.command()
+@command()
 @pass_app
 def init(app: AppContext) -> None:
-    """Create or upgrade the database schema (Alembic)."""
-    from screening.storage.db import database_url, upgrade
+    """Create or upgrade the database schema (Alembic).
 
+    \b
+    Example:
+        screening --db sqlite:///review.db init
+    """
     url = database_url(app.db_url)
     upgrade(url)
     click.echo(f"database ready: {url}")
 
 
-@click.group()
+@group()
 def search() -> None:
-    """Register searches and compare reported with imported hits."""
+    """Register searches and compare reported with imported hits.
+
+    \b
+    Example:
+        screening search add --from searches/medline_ovid_2016.toml
+        screening search list
+    """
 
 
 @search.command("add")
 @click.argument("name", required=False)
-@click.option("--database", help="MEDLINE, EMBASE, CINAHL, HMIC, ...")
-@click.option("--interface", help="Ovid, EBSCOhost, Embase.com, PubMed, ...")
+@click.option("--database", help="The database searched: MEDLINE, EMBASE, CINAHL, HMIC, ...")
+@click.option("--interface", help="The interface it was searched through: Ovid, EBSCOhost, Embase.com, PubMed, ...")
 @click.option("--searched", help="Date searched, YYYY-MM-DD.")
 @click.option("--date-limits", help='Date limits of the search, e.g. "2000-2016".')
 @click.option("--hits", type=int, help="Number of hits the interface reported.")
 @click.option("--strategy", "strategy_file", type=click.Path(exists=True, dir_okay=False),
-              help="File with the search strategy.")
+              help="File with the search strategy as run.")
 @click.option("--from", "from_file", type=click.Path(dir_okay=False),
-              help="A TOML search description (see searches/).")
-@click.option("--json", "as_json", is_flag=True)
+              help="A TOML search description (see searches/); NAME, if given, overrides its name.")
+@json_option
 @pass_app
 def search_add(app: AppContext, name: str | None, database: str | None, interface: str | None,
                searched: str | None, date_limits: str | None, hits: int | None,
                strategy_file: str | None, from_file: str | None, as_json: bool) -> None:
-    """Register a search, from flags or from a TOML file in searches/."""
-    from screening import searches
+    """Register a search, from flags or from a TOML file in searches/.
 
+    \b
+    Example:
+        screening search add medline --database MEDLINE --interface Ovid \\
+            --searched 2016-12-01 --hits 4213 --strategy searches/medline_ovid_2016.txt
+        screening search add --from searches/medline_ovid_2016.toml
+    """
     if from_file:
         data = searches.read_search_file(from_file)
         if name:
@@ -66,12 +85,15 @@ def search_add(app: AppContext, name: str | None, database: str | None, interfac
 
 
 @search.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_app
 def search_list(app: AppContext, as_json: bool) -> None:
-    """Every search with reported vs imported hits; mismatches are flagged."""
-    from screening import searches
+    """Every search with reported vs imported hits; mismatches are flagged.
 
+    \b
+    Example:
+        screening search list --json
+    """
     with app.db.transaction() as session:
         rows = searches.list_searches(session)
     if as_json:
@@ -89,16 +111,19 @@ def search_list(app: AppContext, as_json: bool) -> None:
                    f"{reported:>8} {r.imported:>8} {r.kept:>8}{flag}")
 
 
-@click.command("import")
+@command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--search", "search_name", required=True, help="The search these exports came from.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_app
 def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: bool) -> None:
-    """Import database exports (RIS, PubMed .nbib, CSV) into a search, all or nothing."""
-    from screening.ingest import import_files
+    """Import database exports (RIS, PubMed .nbib, CSV) into a search, all or nothing.
 
-    total = sum(os.path.getsize(f) for f in files if _readable(f))  # progress is in bytes read
+    \b
+    Example:
+        screening import medline_1.ris medline_2.ris --search medline_ovid_2016
+    """
+    total = sum(os.path.getsize(f) for f in files if os.path.isfile(f))  # progress is in bytes read
     with click.progressbar(length=total, label="importing", file=sys.stderr,
                            hidden=as_json) as bar, app.db.transaction(bulk=True) as session:
         report = import_files(session, search_name, files, progress=bar.update)
@@ -115,24 +140,22 @@ def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: 
     click.echo(f"imported {report.records} records into search {report.search}")
 
 
-def _readable(path: str) -> bool:
-    import os
-
-    return os.path.isfile(path)
-
-
-@click.command()
-@click.option("--format", "fmt", type=click.Choice(["csv", "ris"]), required=True)
+@command()
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True, help="CSV or RIS.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: standard output).")
 @click.option("--all", "all_records", is_flag=True, help="Include removed duplicates (see duplicate_of).")
-@click.option("--set", "set_name", help="Only the records of this screening set.")
+@click.option("--set", "set_name", metavar="NAME", help="Only the records of this screening set.")
 @click.option("--included", is_flag=True, help="Only records whose final decision is include.")
 @pass_app
 def export(app: AppContext, fmt: str, out: str | None, all_records: bool, set_name: str | None,
            included: bool) -> None:
-    """Export records as CSV or RIS."""
-    from screening.export import export_records
+    """Export records as CSV or RIS.
 
+    \b
+    Example:
+        screening export --format ris --out kept.ris
+        screening export --format csv --set access --included --out included.csv
+    """
     with app.db.transaction() as session:
         if out:
             with open(out, "w", encoding="utf-8", newline="") as fh:

@@ -1,4 +1,4 @@
-"""Agreement commands: `stats agreement` for any ratings file; the workflow's agreement, gate, debrief."""
+"""`stats agreement` for ratings made anywhere, and the text block every agreement report prints."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 import click
 
-from screening.cli import emit_json
+from screening.agreement import agreement_from_csv
+from screening.cli.base import emit_json, group
+from screening.cli.options import json_option
 
 
 def _fmt(v: Any) -> str:
@@ -34,18 +36,26 @@ def format_agreement(stats: dict[str, Any], label: str = "") -> str:
     return "\n".join(lines)
 
 
-@click.group()
+@group()
 def stats() -> None:
-    """Statistics on data from anywhere."""
+    """Statistics on data from anywhere.
+
+    \b
+    Example:
+        screening stats agreement ratings.csv --json
+    """
 
 
 @stats.command("agreement")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def stats_agreement(file: str, as_json: bool) -> None:
-    """Inter-rater agreement of FILE.csv (columns item, rater, rating)."""
-    from screening.agreement import agreement_from_csv
+    """Inter-rater agreement of FILE.csv (columns item, rater, rating).
 
+    \b
+    Example:
+        screening stats agreement ratings.csv --json
+    """
     result = agreement_from_csv(file)
     if as_json:
         emit_json(result)

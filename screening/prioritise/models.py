@@ -8,17 +8,16 @@ and a missed include costs most, so the classifier must not learn "exclude every
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from screening.errors import ScreeningError
+from screening.errors import InvalidValue
 
-DEFAULT = "ensemble"
 SVM_RATIO = 9.8  # includes' total weight over excludes' (ASReview elas_u4's tuned balance)
 NB_RATIO = 1.2  # the same for naive Bayes (ASReview elas_u3's)
-MODELS = ("ensemble", "svm", "logistic", "nb")
 
 
 def balanced_weights(y: np.ndarray, ratio: float) -> np.ndarray:
@@ -28,37 +27,17 @@ def balanced_weights(y: np.ndarray, ratio: float) -> np.ndarray:
     if n_inc == 0 or n_exc == 0:
         return np.ones(len(y))
     w = np.where(y == 1, 1.0, n_inc / (ratio * n_exc))
-    return w * (len(y) / w.sum())
+    return np.asarray(w * (len(y) / w.sum()))
 
 
-def make_model(name: str | None, seed: int) -> Balanced | RankSum:
-    """A fresh, unfitted model: ``fit(X, y)`` then ``score(X)``.
+class Model(Protocol):
+    """What the ranking needs of a model: fit on labelled rows, score any rows, report its parameters."""
 
-    * ``ensemble`` (default): the SVM and the naive Bayes below, each ranking every record; a
-      record's score is the sum of its two ranks. The two err differently (a margin on TF-IDF vs
-      word likelihoods), and on the shared benchmark sets the sum was never more than a point
-      below ASReview on any set, where each alone was several points below on some set.
-    * ``svm``: linear SVM, C=0.11, balance 9.8 (ASReview 3's default model, elas_u4).
-    * ``nb``: multinomial naive Bayes, alpha 3.822, balance 1.2 (ASReview's elas_u3).
-    * ``logistic``: L2 logistic regression, C=10, balance 9.8.
-    """
-    name = name or DEFAULT
-    if name == "ensemble":
-        return RankSum([make_model("svm", seed), make_model("nb", seed)])
-    if name == "logistic":
-        from sklearn.linear_model import LogisticRegression
+    def fit(self, X: Any, y: np.ndarray) -> Model: ...
 
-        return Balanced(name, LogisticRegression(C=10.0, max_iter=1000, solver="liblinear", random_state=seed),
-                        SVM_RATIO)
-    if name == "svm":
-        from sklearn.svm import LinearSVC
+    def score(self, X: Any) -> np.ndarray: ...
 
-        return Balanced(name, LinearSVC(C=0.11, random_state=seed), SVM_RATIO)
-    if name == "nb":
-        from sklearn.naive_bayes import MultinomialNB
-
-        return Balanced(name, MultinomialNB(alpha=3.822), NB_RATIO)
-    raise ScreeningError(f"unknown model {name!r}; available: {', '.join(MODELS)}.")
+    def get_params(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -109,3 +88,50 @@ class RankSum:
 
     def get_params(self) -> dict[str, Any]:
         return {m.name: m.get_params() for m in self.members}
+
+
+def _svm(seed: int) -> Balanced:
+    """Linear SVM, C=0.11, includes weighted 9.8 to 1 (ASReview 3's default model, elas_u4)."""
+    from sklearn.svm import LinearSVC
+
+    return Balanced("svm", LinearSVC(C=0.11, random_state=seed), SVM_RATIO)
+
+
+def _nb(seed: int) -> Balanced:
+    """Multinomial naive Bayes, alpha 3.822, balance 1.2 (ASReview's elas_u3)."""
+    from sklearn.naive_bayes import MultinomialNB
+
+    return Balanced("nb", MultinomialNB(alpha=3.822), NB_RATIO)
+
+
+def _logistic(seed: int) -> Balanced:
+    """L2 logistic regression, C=10, balance 9.8."""
+    from sklearn.linear_model import LogisticRegression
+
+    return Balanced("logistic", LogisticRegression(C=10.0, max_iter=1000, solver="liblinear", random_state=seed),
+                    SVM_RATIO)
+
+
+def _ensemble(seed: int) -> RankSum:
+    """The SVM and the naive Bayes, each ranking every record; a record's score is the sum of its ranks.
+
+    The two err differently (a margin on TF-IDF vs word likelihoods), and on the shared
+    benchmark sets the sum was never more than a point below ASReview on any set, where each
+    alone was several points below on some set.
+    """
+    return RankSum([_svm(seed), _nb(seed)])
+
+
+# The registry: every ranking model by name, the first the default. The CLI's --model choices,
+# `simulate --model` and the stored runs all read it. (scikit-learn is imported by the factories,
+# not here: it takes a second to load and only training needs it.)
+MODELS: dict[str, Callable[[int], Model]] = {"ensemble": _ensemble, "svm": _svm, "logistic": _logistic, "nb": _nb}
+DEFAULT = next(iter(MODELS))
+
+
+def make_model(name: str | None, seed: int) -> Model:
+    """A fresh, unfitted model from the registry: ``fit(X, y)`` then ``score(X)``."""
+    factory = MODELS.get(name or DEFAULT)
+    if factory is None:
+        raise InvalidValue("model", f"unknown model {name!r}; available: {', '.join(MODELS)}.", value=name)
+    return factory(seed)

@@ -2,7 +2,7 @@
 
 It starts from one random include and one random exclude chosen by the seed (positions 1 and
 2; drawn as ASReview draws its priors for the same seed), retrains on the same cadence as a
-real session (:func:`screening.prioritise.rank.retrain_due`) and screens the highest-scored
+real session (:func:`screening.prioritise.cadence.retrain_due`) and screens the highest-scored
 record next. Once the last include is found it stops retraining (nothing after it changes a
 metric) and lists the rest in the last ranking's order.
 """
@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from screening.errors import InputFileError
+from screening.prioritise.cadence import retrain_due
 from screening.prioritise.features import record_text, tfidf_matrix
 from screening.prioritise.metrics import atd, recall_at, wss
-from screening.prioritise.rank import retrain_due, train_and_score
+from screening.prioritise.training import train_and_score
 
 
 @dataclass

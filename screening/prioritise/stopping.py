@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,9 @@ class StoppingEstimate:
     excludes_in_a_row: int
     heuristic_stop: bool
     heuristic_n: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def hypergeometric_p(labels: Sequence[int], total: int, recall_target: float = 0.95) -> float | None:
@@ -98,27 +102,3 @@ def recall_curve(labels: Sequence[int]) -> tuple[list[int], list[int]]:
         xs.append(i)
         ys.append(found)
     return xs, ys
-
-
-def plot_progress(labels: Sequence[int], total: int, est: StoppingEstimate, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    xs, ys = recall_curve(labels)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.plot(xs, ys, label="relevant found")
-    ax.plot([0, total], [0, est.estimated_relevant or (ys[-1] if ys else 0)], linestyle=":", color="grey",
-            label="random order (expected)")
-    if est.estimated_relevant:
-        ax.axhline(est.estimated_relevant, linestyle="--", color="tab:red", label="estimated total relevant")
-    ax.set_xlim(0, total)
-    ax.set_xlabel("records screened")
-    ax.set_ylabel("relevant records found")
-    p = "n/a" if est.p_value is None else f"{est.p_value:.3f}"
-    ax.set_title(f"Recall curve; H0 recall < {est.recall_target:.0%}: p = {p}")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

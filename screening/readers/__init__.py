@@ -17,17 +17,12 @@ from pathlib import Path
 
 from screening.errors import InputFileError
 from screening.readers.chunks import Reconciler, parse_chunk, plan_chunks, split_lines
-from screening.readers.fields import (
-    csv_column_map,
-    fields_from_csv,
-    fields_from_nbib,
-    fields_from_ris,
-    fields_from_wos,
-)
+from screening.readers.fields import csv_column_map, fields_from_csv, fields_from_ris
+from screening.readers.formats import FORMATS, csv_delimiter, csv_header, fields_from_raw, sniff_format
 from screening.readers.tagged import RawRisParser, TaggedStats, iter_tagged
 from screening.readers.types import FileInfo, ParsedRecord, RecordFields
 
-__all__ = ["FileInfo", "ParsedRecord", "RecordFields", "fields_from_raw", "open_file"]
+__all__ = ["FORMATS", "FileInfo", "ParsedRecord", "RecordFields", "fields_from_raw", "open_file"]
 
 SNIFF_LINES = 400
 CHUNK = 1 << 20
@@ -37,14 +32,6 @@ OVID_TAGGED_HINT = (
     "This is Ovid's tagged 'Complete Reference' format (no TY/ER tags), not RIS. In Ovid, select the "
     "records, choose Export, set Format to 'RIS' and import that file instead."
 )
-
-FIELDS_BY_FORMAT = {"ris": fields_from_ris, "nbib": fields_from_nbib, "wos": fields_from_wos, "csv": fields_from_csv}
-
-
-def fields_from_raw(fmt: str, raw: list[tuple[str, str]] | list[list[str]]) -> RecordFields:
-    """Derive the normalised fields again from a stored raw record."""
-    return FIELDS_BY_FORMAT[fmt](raw)  # type: ignore[arg-type]
-
 
 def _check_bytes(path: str) -> str:
     """Choose the text encoding with one streamed pass; refuse binary files."""
@@ -89,21 +76,13 @@ def _sniff(path: str, encoding: str) -> str:
     text_lines = [h for h in head if h.strip()]
     if not text_lines:
         raise InputFileError(path, "the file has no text.", hint=RIS_HINT)
-    if any(h.startswith("TY  -") for h in text_lines):
-        return "ris"
-    if any(h.startswith("PMID- ") for h in text_lines):
-        return "nbib"
-    if text_lines[0].startswith("FN ") or (any(h.startswith("PT ") for h in text_lines)
-                                          and any(h.rstrip() == "ER" for h in text_lines)):
-        return "wos"
+    found = sniff_format(text_lines)
+    if found is not None:
+        return found.name
     if any(h.startswith("<") and h.rstrip().endswith(". >") for h in text_lines[:5]) or any(
             h.startswith("VN  - Ovid") for h in text_lines[:20]):
         raise InputFileError(path, "not an importable export.", line=1, hint=OVID_TAGGED_HINT)
-    first = text_lines[0]
-    header = next(csv.reader([first], delimiter=max(",;\t", key=first.count)))
-    if len(header) >= 2 and csv_column_map(header).get("title"):
-        return "csv"
-    if len(header) >= 2:
+    if len(csv_header(text_lines[0])) >= 2:
         raise InputFileError(path, "a table without a title column.", line=1,
                              hint="A CSV needs a header row with a 'title' column (and ideally 'abstract').")
     raise InputFileError(path, "not a recognised export: no RIS 'TY  - ' line, no PubMed 'PMID- ' line and "
@@ -111,7 +90,7 @@ def _sniff(path: str, encoding: str) -> str:
 
 
 def _tagged_records(path: str, encoding: str, fmt: str, info: FileInfo) -> Iterator[ParsedRecord]:
-    """Records chunk by chunk in this process (``screening.ingest`` parses chunks in parallel)."""
+    """Records chunk by chunk in this process (``screening.records.ingest`` parses chunks in parallel)."""
     reconciler = Reconciler(info)
     for offset, length in plan_chunks(path, fmt):
         records, stats = parse_chunk(path, encoding, fmt, offset, length)
@@ -127,8 +106,7 @@ def _csv_records(path: str, encoding: str, info: FileInfo) -> Iterator[ParsedRec
     with open(path, encoding=encoding, newline="") as fh:
         first_line = fh.readline()
         fh.seek(0)
-        delimiter = max(",;\t", key=first_line.count)
-        reader = csv.reader(fh, delimiter=delimiter)
+        reader = csv.reader(fh, delimiter=csv_delimiter(first_line))
         header = [h.lstrip("\ufeff") for h in next(reader)]
         columns = csv_column_map(header)
         n = 0
@@ -162,9 +140,9 @@ def open_file(path: str | Path) -> tuple[FileInfo, Iterator[ParsedRecord]]:
     info = FileInfo(path=path, format=fmt, encoding=encoding.replace("-sig", ""))
     if encoding not in ("utf-8-sig",):
         info.warnings.append(f"the file is not valid UTF-8; it was read as {encoding}. Check accented characters.")
-    if fmt == "csv":
-        return info, _csv_records(path, encoding, info)
-    return info, _tagged_records(path, encoding, fmt, info)
+    if FORMATS[fmt].tagged:
+        return info, _tagged_records(path, encoding, fmt, info)
+    return info, _csv_records(path, encoding, info)
 
 
 def read_text_records(text: str, name: str = "<text>") -> list[ParsedRecord]:

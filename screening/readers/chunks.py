@@ -16,31 +16,16 @@ from __future__ import annotations
 
 import codecs
 import gc
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from screening.errors import InputFileError
-from screening.readers.fields import fields_from_nbib, fields_from_ris, fields_from_wos
-from screening.readers.tagged import NbibParser, RawRisParser, RawWokParser, TaggedStats, iter_tagged
+from screening.readers.formats import FORMATS
+from screening.readers.tagged import TaggedStats, iter_tagged
 from screening.readers.types import FileInfo, ParsedRecord
 
 CHUNK_BYTES = 2 << 20  # about 2,000 typical records: big enough to amortise a worker call
-# Where a chunk may begin: the exact start tag at the beginning of a line (after \n or \r).
-CUT_MARKERS = {"ris": b"TY  -", "nbib": b"PMID-", "wos": b"PT "}
-# Record starts as loosely as a person would read them (a damaged separator still counts), for
-# the count reconciliation; independent of the parser's own rules.
-# The tag comes first in the pattern so the regex engine can jump between its occurrences;
-# ``[^\S\n]`` is ``\s`` within one line. Only whitespace (or a BOM) may come before it on its line.
-# RIS allows spaces before the tag (a damaged line is still a start); the others do not.
-START_RE = {
-    "ris": (re.compile(r"TY[^\S\n]*-"), True),
-    "nbib": (re.compile(r"PMID[^\S\n]*-"), False),
-    "wos": (re.compile(r"PT [A-Z]"), False),
-}
-PARSERS = {"ris": RawRisParser, "nbib": NbibParser, "wos": RawWokParser}
-DERIVE = {"ris": fields_from_ris, "nbib": fields_from_nbib, "wos": fields_from_wos}
 
 
 @dataclass
@@ -57,7 +42,8 @@ class ChunkStats:
 def plan_chunks(path: str, fmt: str, size: int | None = None) -> Iterator[tuple[int, int]]:
     """``(offset, length)`` byte ranges that cover the file, each beginning at a record start."""
     size = size or CHUNK_BYTES
-    marker = CUT_MARKERS[fmt]
+    marker = FORMATS[fmt].cut_marker
+    assert marker is not None, f"{fmt} is not a tagged format"
     offset = 0
     with open(path, "rb") as fh:
         buf = b""
@@ -108,7 +94,9 @@ def split_lines(text: str) -> list[str]:
 
 def _start_lines(text: str, fmt: str) -> list[int]:
     """Line numbers (from 1) of the lines that look like a record start."""
-    start_re, indent_ok = START_RE[fmt]
+    spec = FORMATS[fmt]
+    start_re, indent_ok = spec.start_re, spec.start_indented
+    assert start_re is not None, f"{fmt} is not a tagged format"
     out: list[int] = []
     line, pos = 1, 0
     for m in start_re.finditer(text):
@@ -133,10 +121,12 @@ def parse_chunk(path: str, encoding: str, fmt: str, offset: int, length: int) ->
     text = universal_newlines(data.decode(encoding.replace("-sig", "")))
     lines = split_lines(text)
     stats = ChunkStats(bytes=length, lines=len(lines), expected_starts=_start_lines(text, fmt))
-    derive = DERIVE[fmt]
+    spec = FORMATS[fmt]
+    derive, parser = spec.derive, spec.parser
+    assert parser is not None, f"{fmt} is not a tagged format"
     with paused_gc():
         records = [ParsedRecord(position=i, line=start, raw=raw, fields=derive(raw)) for i, (start, raw) in
-                   enumerate(iter_tagged(lines, PARSERS[fmt](), stats.tagged), 1)]
+                   enumerate(iter_tagged(lines, parser(), stats.tagged), 1)]
     stats.records = len(records)
     return records, stats
 

@@ -11,16 +11,21 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from screening.errors import ScreeningError
+from screening.errors import DatabaseError
 
 DEFAULT_URL = "sqlite:///screening.db"
 BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another to finish before giving up
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# The top-level migrations/ folder, installed as the package ``screening.migrations`` (see
+# pyproject.toml), so a wheel carries it and `screening init` works from any directory.
+MIGRATIONS = Path(str(files("screening.migrations")))
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -33,10 +38,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, future=True)
     except Exception as exc:  # bad URL or missing driver: a user error
-        raise ScreeningError(
-            f"cannot use database URL {url!r}: {exc}. Give an SQLAlchemy URL such as "
-            "sqlite:///screening.db or postgresql+psycopg://user@host/dbname."
-        ) from exc
+        raise DatabaseError(url, f"cannot use database URL {url!r}: {exc}.", reason="bad_url") from exc
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -61,10 +63,8 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str) -> Config:
     """Alembic's configuration built in code, so no alembic.ini has to be found at run time."""
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -73,18 +73,14 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Create or upgrade the schema to ``revision`` (``screening init``)."""
-    from alembic import command
-
     command.upgrade(alembic_config(url), revision)
 
 
 def check_schema(engine: Engine) -> None:
     """Fail with a clear message when the database was never initialised."""
     if not inspect(engine).has_table("alembic_version"):
-        raise ScreeningError(
-            f"the database {engine.url.render_as_string(hide_password=True)} has no schema yet: "
-            "run `screening init` first (or pass --db / SCREENING_DB for another database)."
-        )
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(shown, f"the database {shown} has no schema yet.", reason="no_schema")
 
 
 class Database:

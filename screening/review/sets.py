@@ -6,21 +6,21 @@ Only kept records join a set (a removed duplicate is never screened). Records ad
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from screening.errors import Conflict, NotFound, ScreeningError
-from screening.searches import get_search
+from screening.errors import Conflict, InvalidValue, NotFound
+from screening.records.searches import get_search
 from screening.storage.models import Assignment, Record, ScreeningSet, SetEvent, SetMember
 
 
 def get_set(session: Session, name: str) -> ScreeningSet:
     s = session.scalar(select(ScreeningSet).where(ScreeningSet.name == name))
     if s is None:
-        known = ", ".join(session.scalars(select(ScreeningSet.name).order_by(ScreeningSet.name))) or "none yet"
-        raise NotFound(f"no set named {name!r} (known: {known}); create it with `screening set create`.")
+        raise NotFound("set", name, known=list(session.scalars(select(ScreeningSet.name).order_by(ScreeningSet.name))))
     return s
 
 
@@ -28,9 +28,9 @@ def create_set(session: Session, name: str, *, searches: list[str] | None = None
                criteria: str | None = None, actor: str | None = None) -> tuple[ScreeningSet, int]:
     """A set from whole searches (or every kept record); returns the set and its size."""
     if session.scalar(select(ScreeningSet).where(ScreeningSet.name == name)) is not None:
-        raise Conflict(f"a set named {name!r} exists already.")
+        raise Conflict(f"a set named {name!r} exists already.", reason="set_exists")
     if not searches and not all_records:
-        raise ScreeningError("say which records: --search NAME (repeatable) or --all.")
+        raise InvalidValue("searches", "say which records join the set: some searches, or every kept record.")
     st = ScreeningSet(name=name, criteria=criteria, phase="test")
     session.add(st)
     session.flush()
@@ -56,9 +56,10 @@ def add_records(session: Session, set_name: str, record_ids: list[int], *, sourc
     for rid in record_ids:
         rec = session.get(Record, rid)
         if rec is None:
-            raise NotFound(f"no record {rid}.")
+            raise NotFound("record", rid)
         if rec.duplicate_of is not None:
-            raise ScreeningError(f"record {rid} is a duplicate of {rec.duplicate_of}; add that one instead.")
+            raise InvalidValue("record_ids", f"record {rid} is a duplicate of {rec.duplicate_of}; "
+                               "add that one instead.", value=rid)
         if rid not in have:
             session.add(SetMember(set_id=st.id, record_id=rid, added_via=f"by hand: {source}"))
             have.add(rid)
@@ -72,7 +73,7 @@ def add_hand_record(session: Session, set_name: str, *, title: str, source: str,
                     abstract: str | None = None, actor: str | None = None) -> Record:
     """A record found outside the searches (grey literature, citation chasing), added to a set."""
     if not title.strip():
-        raise ScreeningError("a record added by hand needs a title.")
+        raise InvalidValue("title", "a record added by hand needs a title.")
     rec = Record(source=source, format="hand", title=title, authors=authors or [], year=year, journal=journal,
                  doi=(doi or "").lower() or None, abstract=abstract, ris_type="JOUR",
                  raw=[["TI", title], *[["AU", a] for a in authors or []]])
@@ -95,6 +96,9 @@ class SetSummary:
     by_hand: int
     sampled: int
     phase: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def kept_members(session: Session, set_id: int) -> list[int]:

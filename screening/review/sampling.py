@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from screening.errors import Conflict, ScreeningError
-from screening.sets import get_set, kept_members
-from screening.storage.models import Assignment, Batch, Sample, ScreeningSet, SetEvent, User
-from screening.users import get_user, require_role
+from screening.errors import Conflict, InvalidValue
+from screening.review.sets import get_set, kept_members
+from screening.review.users import get_user, require_role
+from screening.storage.models import Assignment, Batch, Sample, SetEvent, User
 
 
 @dataclass
@@ -27,18 +28,19 @@ class SampleResult:
     batches: list[tuple[int, str, str, int]]  # (number, user a, user b, records)
     seed: int
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
-def parse_pairs(text: str) -> list[tuple[str, str]]:
-    """"a+b,a+c,b+c" -> [("a", "b"), ("a", "c"), ("b", "c")]."""
-    pairs = []
-    for part in text.split(","):
-        names = [n.strip() for n in part.split("+")]
-        if len(names) != 2 or not all(names) or names[0] == names[1]:
-            raise ScreeningError(f"--pairs: {part!r} is not a pair of two different screeners (a+b).")
-        pairs.append((names[0], names[1]))
+
+def check_pairs(pairs: list[tuple[str, str]]) -> None:
+    """Each pair is two different screeners, and no pair is listed twice (in either order)."""
+    if not pairs:
+        raise InvalidValue("pairs", "name at least one pair of screeners.")
+    for a, b in pairs:
+        if not a or not b or a == b:
+            raise InvalidValue("pairs", f"{a}+{b} is not a pair of two different screeners.", value=(a, b))
     if len(set(map(frozenset, pairs))) != len(pairs):
-        raise ScreeningError("--pairs: a pair is listed twice.")
-    return pairs
+        raise InvalidValue("pairs", "a pair is listed twice.", value=pairs)
 
 
 def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]], seed: int, batch_size: int,
@@ -52,9 +54,11 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
     """
     st = get_set(session, set_name)
     if st.phase != "test":
-        raise Conflict(f"set {set_name} is in the {st.phase} phase; samples are for the test phase.")
+        raise Conflict(f"set {set_name} is in the {st.phase} phase; samples are for the test phase.",
+                       reason="not_test_phase")
     if batch_size < 1:
-        raise ScreeningError("--batch-size must be at least 1.")
+        raise InvalidValue("batch_size", f"the batch size must be at least 1, not {batch_size}.", value=batch_size)
+    check_pairs(pairs)
     users = {}
     for a, b in pairs:
         for name in (a, b):
@@ -65,17 +69,18 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
     sampled = set(session.scalars(select(Assignment.record_id).where(
         Assignment.set_id == st.id, Assignment.phase == "test")))
     if sampled and not extend:
-        raise Conflict(f"set {set_name} has a sample already; add --extend to draw more.")
+        raise Conflict(f"set {set_name} has a sample already; extend it to draw more.", reason="sample_exists")
     pool = [r for r in members if r not in sampled]
     if size is None and batches is not None:
         size = min(batches * batch_size, len(pool))
     if size is None:
         if share is None or not 0 < share <= 1:
-            raise ScreeningError("give --share between 0 and 1 (e.g. 0.25), --size N or --batches K.")
+            raise InvalidValue("share", "give a share between 0 and 1 (e.g. 0.25), a size or a number of batches.",
+                               value=share)
         size = math.ceil(share * len(members))
     if size < 1 or size > len(pool):
-        raise ScreeningError(f"cannot draw {size} records: {len(pool)} of the set's {len(members)} records "
-                             "are not in the sample yet.")
+        raise InvalidValue("size", f"cannot draw {size} records: {len(pool)} of the set's {len(members)} records "
+                           "are not in the sample yet.", value=size)
     chosen = random.Random(seed).sample(pool, size)
     sample = Sample(set_id=st.id, seed=seed, share=share, size=size, batch_size=batch_size,
                     pairs=[list(p) for p in pairs], created_by=actor,
@@ -111,12 +116,3 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
         "sample_id": sample.id, "seed": seed, "share": share, "size": size, "batch_size": batch_size,
         "pairs": [list(p) for p in pairs]}))
     return SampleResult(sample.id, size, out, seed)
-
-
-def set_pairs(session: Session, st: ScreeningSet) -> list[tuple[str, str]]:
-    """The pairs of a set's samples, in the order first used."""
-    seen: dict[tuple[str, str], None] = {}
-    for s in session.scalars(select(Sample).where(Sample.set_id == st.id).order_by(Sample.id)):
-        for a, b in s.pairs:
-            seen[(a, b)] = None
-    return list(seen)

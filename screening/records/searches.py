@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from screening.errors import Conflict, InputFileError, NotFound, ScreeningError
+from screening.errors import Conflict, InputFileError, InvalidValue, NotFound
 from screening.storage.models import ImportFile, Record, Search
 
 SEARCH_KEYS = {
@@ -49,7 +49,7 @@ def _check_date(value: Any, where: str) -> str | None:
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise ScreeningError(f"{where}: date searched {value!r} is not YYYY-MM-DD.") from None
+        raise InvalidValue("searched", f"{where}: date searched {value!r} is not YYYY-MM-DD.", value=value) from None
 
 
 def read_search_file(path: str | Path) -> dict[str, Any]:
@@ -93,17 +93,17 @@ def add_search(
 ) -> Search:
     """Register a search. Names are unique: they are how imports and sets refer to a search."""
     if session.scalar(select(Search).where(Search.name == name)) is not None:
-        raise Conflict(f"a search named {name!r} exists already; choose another name.")
+        raise Conflict(f"a search named {name!r} exists already; choose another name.", reason="search_exists")
     if strategy is None and strategy_file:
         try:
             strategy = Path(strategy_file).read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise InputFileError(strategy_file, f"cannot read the strategy ({exc.strerror}).") from None
     if hits is not None and hits < 0:
-        raise ScreeningError("--hits must be zero or more.")
+        raise InvalidValue("hits", f"the hits reported must be zero or more, not {hits}.", value=hits)
     search = Search(
         name=name, database=database, interface=interface,
-        searched=_check_date(searched, "--searched"), date_limits=date_limits,
+        searched=_check_date(searched, "search " + name), date_limits=date_limits,
         strategy=strategy, strategy_file=strategy_file, hits_reported=hits,
         export_files=list(export_files or []), notes=notes,
     )
@@ -116,8 +116,7 @@ def get_search(session: Session, name: str) -> Search:
     search = session.scalar(select(Search).where(Search.name == name))
     if search is None:
         names = session.scalars(select(Search.name).order_by(Search.name)).all()
-        known = ", ".join(names) or "none yet"
-        raise NotFound(f"no search named {name!r} (known: {known}); add it with `screening search add`.")
+        raise NotFound("search", name, known=names)
     return search
 
 

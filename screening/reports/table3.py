@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from screening.sampling import set_pairs
-from screening.sets import summarise_sets
+from screening.review.assignment import set_pairs
+from screening.review.sets import summarise_sets
 from screening.storage.models import Sample, ScreeningSet
 
+FORMATS = ("md", "csv", "json")
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 
 

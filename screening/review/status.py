@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from screening.decisions import batch_states, current
-from screening.sets import get_set, kept_members
+from screening.review.blinding import batch_states
+from screening.review.events import current
+from screening.review.sets import get_set, kept_members
 from screening.storage.models import Assignment, User
 
 

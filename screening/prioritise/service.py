@@ -9,19 +9,22 @@ simulation uses.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from screening.decisions import current, final_decisions
-from screening.errors import ScreeningError
+from screening.errors import Conflict
+from screening.prioritise.cadence import retrain_due
 from screening.prioritise.features import cached_tfidf, record_text
-from screening.prioritise.rank import retrain_due, train_and_score
 from screening.prioritise.stopping import StoppingEstimate, estimate
-from screening.sets import get_set, kept_members
+from screening.prioritise.training import train_and_score
+from screening.review.conflicts import final_decisions
+from screening.review.events import current
+from screening.review.queue import QueueItem, queue
+from screening.review.sets import get_set, kept_members
 from screening.storage.models import Decision, ModelRun, Record, RecordScore, ScreeningSet
 
 
@@ -44,6 +47,9 @@ class RankSummary:
     model: str
     run_id: int
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 def rank_set(session: Session, set_name: str, *, model: str | None = None, seed: int = 0) -> RankSummary:
     """Retrain on the set's decisions and store a score for every undecided record."""
@@ -53,7 +59,8 @@ def rank_set(session: Session, set_name: str, *, model: str | None = None, seed:
     labels = labels_of(session, st)
     y = [labels[r] for r in members if r in labels]
     if 1 not in y or 0 not in y:
-        raise ScreeningError(f"set {set_name} needs at least one include and one exclude decided before ranking.")
+        raise Conflict(f"set {set_name} needs at least one include and one exclude decided before ranking.",
+                       reason="too_few_labels")
     rows = {}
     text_columns = select(Record.id, Record.title, Record.abstract, Record.keywords)
     for i in range(0, len(members), 10_000):  # bounded IN lists: SQLite and PostgreSQL cap bound parameters
@@ -94,8 +101,16 @@ def maybe_retrain(session: Session, st: ScreeningSet) -> RankSummary | None:
         return None
     try:
         return rank_set(session, st.name)
-    except ScreeningError:
+    except Conflict:
         return None  # not enough decisions yet: the queue stays in its (random) order
+
+
+def screening_queue(session: Session, user_name: str, *, set_name: str | None = None,
+                    include_done: bool = False) -> list[QueueItem]:
+    """A screener's queue, re-ranked first when the set is in single phase and a retrain is due."""
+    if set_name:
+        maybe_retrain(session, get_set(session, set_name))
+    return queue(session, user_name, set_name=set_name, include_done=include_done)
 
 
 def progress(session: Session, set_name: str, *, recall_target: float = 0.95,

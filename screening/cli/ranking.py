@@ -4,50 +4,63 @@ from __future__ import annotations
 
 import click
 
-from screening.cli import AppContext, emit_json, pass_app
+from screening.cli.base import AppContext, command, emit_json, pass_app
+from screening.cli.options import json_option
+from screening.prioritise.models import MODELS
+from screening.prioritise.service import progress as get_progress
+from screening.prioritise.service import rank_set
+from screening.prioritise.simulate import simulate_file
+from screening.reports.plots import plot_progress
 
-# screening.prioritise.models.MODELS, spelt out so the CLI starts without numpy (a test checks)
-MODEL_NAMES = ["ensemble", "svm", "logistic", "nb"]
+model_option = click.option("--model", type=click.Choice(list(MODELS)),
+                            help=f"Classifier (default: {next(iter(MODELS))}).")
 
 
-@click.command()
+@command()
 @click.argument("set_name")
-@click.option("--model", type=click.Choice(MODEL_NAMES), help="Classifier (default: ensemble).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@model_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model (stored with the run).")
+@json_option
 @pass_app
 def rank(app: AppContext, set_name: str, model: str | None, seed: int, as_json: bool) -> None:
-    """Retrain the classifier on the set's decisions and re-rank what is left."""
-    from screening.ranking import rank_set
+    """Retrain the classifier on the set's decisions and re-rank what is left.
 
+    \b
+    Example:
+        screening rank access --json
+    """
     with app.db.transaction() as s:
         res = rank_set(s, set_name, model=model, seed=seed)
     if as_json:
-        emit_json(res.__dict__)
+        emit_json(res.as_dict())
     else:
         click.echo(f"{res.set}: trained {res.model} on {res.labelled} decisions ({res.included} included), "
                    f"scored {res.scored} records in {res.seconds} s")
 
 
-@click.command()
+@command()
 @click.argument("set_name")
-@click.option("--recall", "recall_target", type=float, default=0.95, show_default=True)
-@click.option("--alpha", type=float, default=0.05, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--recall", "recall_target", type=float, default=0.95, show_default=True,
+              help="The recall the stopping test asks for.")
+@click.option("--alpha", type=float, default=0.05, show_default=True,
+              help="The stopping test's significance level (1 - confidence).")
+@json_option
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the recall curve as a PNG.")
 @pass_app
 def progress(app: AppContext, set_name: str, recall_target: float, alpha: float, as_json: bool,
              plot: str | None) -> None:
-    """Decisions so far, includes found, estimated recall, and whether the team may stop."""
-    from screening.prioritise.stopping import plot_progress
-    from screening.ranking import progress as get_progress
+    """Decisions so far, includes found, estimated recall, and whether the team may stop.
 
+    \b
+    Example:
+        screening progress access --recall 0.95 --plot recall.png
+    """
     with app.db.transaction() as s:
         est, ordered = get_progress(s, set_name, recall_target=recall_target, alpha=alpha)
     if plot:
         plot_progress(ordered, est.total, est, plot)
     if as_json:
-        emit_json(est.__dict__)
+        emit_json(est.as_dict())
         return
     click.echo(f"{set_name}: {est.screened} of {est.total} records decided, {est.relevant_found} included")
     if est.estimated_recall is not None and est.recall_interval is not None:
@@ -64,21 +77,28 @@ def progress(app: AppContext, set_name: str, recall_target: float, alpha: float,
         click.echo(f"  recall curve written to {plot}")
 
 
-@click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--label-column", required=True)
-@click.option("--seed", type=int, required=True)
-@click.option("--out", type=click.Path(dir_okay=False), required=True)
-@click.option("--model", type=click.Choice(MODEL_NAMES), help="Classifier (default: ensemble).")
-def simulate(file: str, label_column: str, seed: int, out: str, model: str | None) -> None:
-    """Replay a labelled review (labels as oracle) and write the order screened."""
-    from screening.prioritise.simulate import simulate_file
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1f}"
 
+
+@command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--label-column", required=True, help="The column holding 1 (included) or 0 (excluded).")
+@click.option("--seed", type=int, required=True, help="Chooses the two starting records, as ASReview's --prior-seed.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="CSV of every record in the order screened (position, record_id, label).")
+@model_option
+def simulate(file: str, label_column: str, seed: int, out: str, model: str | None) -> None:
+    """Replay a labelled review (labels as oracle) and write the order screened.
+
+    \b
+    Example:
+        screening simulate labelled.csv --label-column label_included --seed 1 --out order.csv
+    """
     res = simulate_file(file, label_column, seed, out, model=model)
-    fmt = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
     click.echo(f"{len(res.order)} records, {sum(res.labels)} relevant, {res.retrains} retrains, {res.seconds:.2f} s: "
-               f"WSS@95 {fmt(res.wss95)}%, recall at 10% {fmt(res.recall10)}%, at 20% {fmt(res.recall20)}%, "
-               f"ATD {fmt(res.atd)}%")
+               f"WSS@95 {_fmt(res.wss95)}%, recall at 10% {_fmt(res.recall10)}%, at 20% {_fmt(res.recall20)}%, "
+               f"ATD {_fmt(res.atd)}%")
 
 
 COMMANDS = [rank, progress, simulate]

@@ -22,10 +22,10 @@ from sqlalchemy import String, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from screening.errors import InputFileError
-from screening.readers import open_file
+from screening.readers import FORMATS, open_file
 from screening.readers.chunks import ChunkStats, Reconciler, parse_chunk, paused_gc, plan_chunks
 from screening.readers.types import FileInfo, ParsedRecord, RecordFields
-from screening.searches import get_search
+from screening.records.searches import get_search
 from screening.storage.models import ImportFile, Record, utcnow
 
 BATCH_ROWS = 2000  # rows per executemany: large enough to amortise, small enough to stay flat in memory
@@ -250,10 +250,10 @@ def import_file(
                      encoding=info.encoding, n_records=0, warnings=[])
     session.add(imp)
     session.flush()
-    if info.format == "csv":
-        n = _import_records(session, imp, path, records, info.format, progress)
-    else:
+    if FORMATS[info.format].tagged:
         n = _import_tagged(session, imp, path, info, progress)
+    else:
+        n = _import_records(session, imp, path, records, info.format, progress)
     if n == 0:
         raise InputFileError(path, "no records found.",
                              hint="Is this a database export (RIS, PubMed/MEDLINE .nbib or CSV)?")

@@ -11,8 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.readers.types import RecordFields
+from screening.readers.writer import write_ris
+from screening.review.conflicts import final_decisions
+from screening.review.sets import get_set
 from screening.storage.models import Record, Search, SetMember
 
+EXPORT_FORMATS = ("csv", "ris")
 CSV_COLUMNS = [
     "record_id", "ris_id", "search", "database", "title", "abstract", "authors", "year", "journal",
     "volume", "issue", "pages", "doi", "pmid", "duplicate_of", "journal_abbrev", "issn", "keywords",
@@ -39,14 +43,10 @@ def select_records(session: Session, *, all_records: bool = False, set_name: str
         stmt = stmt.where(Record.duplicate_of.is_(None))
     set_id = None
     if set_name:
-        from screening.sets import get_set
-
         set_id = get_set(session, set_name).id
         stmt = stmt.where(Record.id.in_(select(SetMember.record_id).where(SetMember.set_id == set_id)))
     keep: set[int] | None = None
     if included:
-        from screening.decisions import final_decisions
-
         keep = {rid for rid, d in final_decisions(session, set_id).items() if d == "include"}
     for rec, search in session.execute(stmt.execution_options(yield_per=2000)):
         if keep is not None and rec.id not in keep:
@@ -81,8 +81,6 @@ def export_records(session: Session, fh: TextIO, fmt: str, *, all_records: bool 
             writer.writerow(csv_row(r, s))
             n += 1
         return n
-    from screening.readers.writer import write_ris
-
     def items() -> Iterator[tuple[list[tuple[str, str]] | None, RecordFields]]:
         nonlocal n
         for r, _s in rows:

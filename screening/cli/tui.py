@@ -1,0 +1,163 @@
+"""Interactive screening and adjudication in the terminal, one record at a time.
+
+Single keys on a terminal; when standard input is not a terminal (scripts, tests), one key
+per line. Every decision is its own transaction, so quitting at any point loses nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import click
+
+from screening.cli.base import AppContext, command, pass_app
+from screening.cli.options import as_option, set_option
+from screening.prioritise.service import screening_queue
+from screening.review.conflicts import conflicts, resolve
+from screening.review.decisions import record_decision, retract_last
+from screening.review.queue import progress_of
+from screening.review.sets import get_set
+from screening.storage.models import Record
+
+KEYS = "[i]nclude  [e]xclude  [m]aybe  [r]eason  [n]ote  [u]ndo last  [s]kip  [q]uit"
+WIDTH = 100
+
+
+def read_key(prompt: str) -> str:
+    click.echo(prompt, nl=False)
+    if sys.stdin.isatty():
+        key = click.getchar()
+        click.echo(key)
+        return key.lower()
+    line = sys.stdin.readline()
+    if not line:
+        return "q"
+    click.echo(line.strip())
+    return (line.strip()[:1] or " ").lower()
+
+
+def read_text(prompt: str) -> str:
+    return str(click.prompt(prompt, default="", show_default=False)).strip()
+
+
+def show_record(title: str | None, authors: list[str], year: int | None, journal: str | None,
+                abstract: str | None, keywords: list[str], criteria: str | None, progress: str) -> None:
+    click.echo("\n" + "=" * WIDTH)
+    click.echo(progress)
+    click.echo("-" * WIDTH)
+    click.secho(textwrap.fill(title or "(no title)", WIDTH), bold=True)
+    names = "; ".join(authors[:8]) + (" et al." if len(authors) > 8 else "")
+    click.echo(f"{names} ({year or 'n.d.'}) {journal or ''}")
+    click.echo("")
+    click.echo(textwrap.fill(abstract or "(no abstract)", WIDTH))
+    if keywords:
+        click.echo("\nKeywords: " + "; ".join(keywords[:20]))
+    if criteria:
+        click.echo("\nCriteria: " + textwrap.shorten(criteria, 400))
+    click.echo("-" * WIDTH)
+
+
+@command()
+@as_option(required=True, help="The screener (a user name).")
+@set_option(help="Only this set's records.")
+@pass_app
+def screen(app: AppContext, actor: str, set_name: str | None) -> None:
+    """Screen your queue in the terminal: one record at a time, single keys.
+
+    \b
+    Example:
+        screening screen --as alice --set access
+    """
+    decided = 0
+    reason = note = None
+    skipped: set[int] = set()
+    while True:
+        with app.db.transaction() as s:
+            everything = screening_queue(s, actor, set_name=set_name, include_done=True)
+            todo = [it for it in everything if it.my_decision is None and it.record_id not in skipped]
+            if not todo:
+                click.echo(f"\nnothing left to screen for {actor}" + (f" in {set_name}" if set_name else "")
+                           + f"; {decided} decision(s) this session.")
+                return
+            item = todo[0]
+            criteria = get_set(s, item.set).criteria
+        show_record(item.title, item.authors, item.year, item.journal, item.abstract, item.keywords, criteria,
+                    f"{item.set}: {progress_of(everything, item).describe()}")
+        while True:
+            key = read_key(KEYS + " > ")
+            if key in ("i", "e", "m"):
+                decision = {"i": "include", "e": "exclude", "m": "maybe"}[key]
+                with app.db.transaction() as s:
+                    record_decision(s, actor, item.record_id, decision, reason=reason, note=note, set_name=item.set)
+                decided += 1
+                reason = note = None
+                break
+            if key == "r":
+                reason = read_text("reason") or None
+            elif key == "n":
+                note = read_text("note") or None
+            elif key == "u":
+                with app.db.transaction() as s:
+                    d = retract_last(s, actor, set_name=set_name)
+                click.echo(f"withdrew your {d.decision} on record {d.record_id}" if d else "nothing to undo")
+                skipped.clear()
+                break
+            elif key == "s":
+                skipped.add(item.record_id)
+                break
+            elif key == "q":
+                click.echo(f"{decided} decision(s) this session; the rest waits in your queue.")
+                return
+            else:
+                click.echo("unknown key")
+
+
+@command()
+@as_option(required=True, help="The PI (a user name).")
+@set_option(required=True, help="The set whose conflicts to resolve.")
+@pass_app
+def adjudicate(app: AppContext, actor: str, set_name: str) -> None:
+    """Work through the conflicts of a set as PI: [i]nclude / [e]xclude (final), [n]ote, [s]kip, [q]uit.
+
+    \b
+    Example:
+        screening adjudicate --as pat --set access
+    """
+    skipped: set[int] = set()
+    resolved = 0
+    note = None
+    while True:
+        with app.db.transaction() as s:
+            items = [c for c in conflicts(s, set_name, actor) if c.record_id not in skipped]
+            if not items:
+                click.echo(f"no conflicts left in {set_name}; {resolved} resolved this session.")
+                return
+            c = items[0]
+            rec = s.get(Record, c.record_id)
+            assert rec is not None  # a conflict is on a stored record
+            shown = (rec.title, list(rec.authors or []), rec.year, rec.journal, rec.abstract, list(rec.keywords or []))
+        show_record(*shown, None, f"{set_name}: conflict 1 of {len(items)} (batch {c.batch or '-'})")
+        for d in c.decisions:
+            click.echo(f"  {d.user}: {d.decision}" + (f" - {d.reason}" if d.reason else "")
+                       + (f" [{d.note}]" if d.note else ""))
+        while True:
+            key = read_key("[i]nclude  [e]xclude  [n]ote  [s]kip  [q]uit > ")
+            if key in ("i", "e"):
+                with app.db.transaction() as s:
+                    resolve(s, actor, c.record_id, "include" if key == "i" else "exclude", note=note,
+                            set_name=set_name)
+                resolved += 1
+                note = None
+                break
+            if key == "n":
+                note = read_text("note") or None
+            elif key == "s":
+                skipped.add(c.record_id)
+                break
+            elif key == "q":
+                click.echo(f"{resolved} resolved this session.")
+                return
+
+
+COMMANDS = [screen, adjudicate]

@@ -1,0 +1,118 @@
+"""What a PI decides: the conflicts of a set, their resolution, and the final decision per record."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from screening.errors import Ambiguous, InvalidValue, NotFound
+from screening.review.blinding import batch_states
+from screening.review.events import FINAL, adjudications, current
+from screening.review.sets import get_set
+from screening.review.users import get_user, require_role
+from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
+
+
+@dataclass
+class ShownDecision:
+    """A screener's decision as shown to someone allowed to see it."""
+
+    user: str
+    decision: str
+    reason: str | None
+    note: str | None
+
+    @classmethod
+    def of(cls, d: Decision, names: dict[int, str]) -> ShownDecision:
+        return cls(names[d.user_id], d.decision, d.reason, d.note)
+
+
+@dataclass
+class ConflictCase:
+    """A record waiting for the PI: the screeners' decisions side by side."""
+
+    record_id: int
+    batch: int | None  # None in the single phase (a maybe)
+    phase: str
+    decisions: list[ShownDecision]
+    title: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def conflicts(session: Session, set_name: str, pi_name: str) -> list[ConflictCase]:
+    """Records a PI must decide: disagreements and maybes of the test phase, maybes of the single phase."""
+    pi = get_user(session, pi_name)
+    require_role(pi, "pi", action="list or resolve conflicts")
+    st = get_set(session, set_name)
+    cur = current(session, st.id)
+    adj = adjudications(session, st.id)
+    users = {u.id: u.name for u in session.scalars(select(User))}
+    out: list[ConflictCase] = []
+    for s in batch_states(session, st.id):
+        if pi.id in s.users and s.state in ("open", "awaiting partner"):
+            continue  # a PI screening this batch must not see the partner's decisions yet
+        for rid in s.conflicts:
+            out.append(ConflictCase(rid, s.number, "test", [ShownDecision.of(cur[(rid, u)], users) for u in s.users]))
+    single = select(Assignment.record_id, Assignment.user_id).where(Assignment.set_id == st.id,
+                                                                    Assignment.phase == "single")
+    for rid, uid in session.execute(single):
+        d = cur.get((rid, uid))
+        if d is not None and d.decision == "maybe" and rid not in adj:
+            out.append(ConflictCase(rid, None, "single", [ShownDecision.of(d, users)]))
+    titles = dict(session.execute(select(Record.id, Record.title).where(
+        Record.id.in_([c.record_id for c in out]))).all())
+    for c in out:
+        c.title = titles.get(c.record_id)
+    return out
+
+
+def resolve(session: Session, pi_name: str, record_id: int, decision: str, *, note: str | None = None,
+            set_name: str | None = None) -> Decision:
+    """The PI's final decision on a record, stored beside the screeners' originals."""
+    pi = get_user(session, pi_name)
+    require_role(pi, "pi", action="resolve conflicts")
+    if decision not in FINAL:
+        raise InvalidValue("decision", f"a final decision is include or exclude, not {decision!r}.", value=decision)
+    set_ids = set(session.scalars(select(Assignment.set_id).where(Assignment.record_id == record_id)))
+    if set_name:
+        sid = get_set(session, set_name).id
+        if sid not in set_ids:
+            raise NotFound("record", record_id, f"record {record_id} is not being screened in set {set_name}.")
+        set_ids = {sid}
+    if not set_ids:
+        raise NotFound("record", record_id, f"record {record_id} is not being screened in any set.")
+    if len(set_ids) > 1:
+        raise Ambiguous(record_id, sorted(session.scalars(select(ScreeningSet.name).where(
+            ScreeningSet.id.in_(set_ids)))))
+    d = Decision(set_id=set_ids.pop(), record_id=record_id, user_id=pi.id, kind="adjudicate", decision=decision,
+                 note=note, phase="final")
+    session.add(d)
+    session.flush()
+    return d
+
+
+def final_decisions(session: Session, set_id: int | None = None) -> dict[int, str]:
+    """The final decision per record: the PI's if any, else the pair's agreement, else the single screener's."""
+    set_ids = [set_id] if set_id is not None else list(session.scalars(select(ScreeningSet.id)))
+    out: dict[int, str] = {}
+    for sid in set_ids:
+        cur = current(session, sid)
+        by_record: dict[int, list[str]] = defaultdict(list)
+        assigned: dict[int, int] = defaultdict(int)
+        for rid, uid in session.execute(select(Assignment.record_id, Assignment.user_id).where(
+                Assignment.set_id == sid)):
+            assigned[rid] += 1
+            if (rid, uid) in cur:
+                by_record[rid].append(cur[(rid, uid)].decision)
+        for rid, ds in by_record.items():
+            if len(ds) == assigned[rid] and len(set(ds)) == 1 and ds[0] in FINAL:
+                out[rid] = ds[0]
+        for rid, d in adjudications(session, sid).items():
+            out[rid] = d.decision
+    return out

@@ -1,0 +1,147 @@
+"""Screening decisions: append-only events, made one at a time or imported from a file.
+
+A change of mind is a new event and an undo a ``retract`` event; no row is ever changed.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from screening.errors import Ambiguous, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
+from screening.review.blinding import BatchState, batch_states, visible
+from screening.review.events import DECISIONS
+from screening.review.sets import get_set
+from screening.review.users import get_user
+from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
+
+
+def _assignment(session: Session, user: User, record_id: int, set_name: str | None) -> Assignment:
+    stmt = select(Assignment).where(Assignment.user_id == user.id, Assignment.record_id == record_id)
+    if set_name:
+        stmt = stmt.where(Assignment.set_id == get_set(session, set_name).id)
+    found = list(session.scalars(stmt))
+    if not found:
+        if session.get(Record, record_id) is None:
+            raise NotFound("record", record_id)
+        raise NotAllowed(f"record {record_id} is not assigned to {user.name}"
+                         + (f" in set {set_name}" if set_name else "") + ".",
+                         actor=user.name, role=user.role, action="decide")
+    if len({a.set_id for a in found}) > 1:
+        names = session.scalars(select(ScreeningSet.name).where(ScreeningSet.id.in_({a.set_id for a in found})))
+        raise Ambiguous(record_id, sorted(names))
+    return found[0]
+
+
+def record_decision(session: Session, user_name: str, record_id: int, decision: str, *,
+                    reason: str | None = None, note: str | None = None, set_name: str | None = None) -> Decision:
+    """A screener's decision on an assigned record (a new event; earlier ones stay)."""
+    if decision not in DECISIONS:
+        raise InvalidValue("decision", f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}.",
+                           value=decision)
+    user = get_user(session, user_name)
+    a = _assignment(session, user, record_id, set_name)
+    d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
+                 reason=reason, note=note, phase=a.phase)
+    session.add(d)
+    session.flush()
+    return d
+
+
+def retract_last(session: Session, user_name: str, *, set_name: str | None = None) -> Decision | None:
+    """Undo: withdraw the user's latest standing decision (a new ``retract`` event)."""
+    user = get_user(session, user_name)
+    stmt = select(Decision).where(Decision.user_id == user.id, Decision.kind == "screen").order_by(Decision.id.desc())
+    if set_name:
+        stmt = stmt.where(Decision.set_id == get_set(session, set_name).id)
+    withdrawn: set[tuple[int, int]] = set()
+    for d in session.scalars(stmt):
+        key = (d.set_id, d.record_id)
+        if d.decision == "retract":
+            withdrawn.add(key)
+            continue
+        if key in withdrawn:
+            continue
+        r = Decision(set_id=d.set_id, record_id=d.record_id, user_id=user.id, kind="screen", decision="retract",
+                     reason=f"undo of decision {d.id}", phase=d.phase)
+        session.add(r)
+        session.flush()
+        return d
+    return None
+
+
+DECISION_COLUMNS = ("record_id", "user", "decision")  # required; reason, note and set are optional
+
+
+def import_decisions(session: Session, path: str | Path, *, set_name: str | None = None) -> int:
+    """Decisions made elsewhere, from a CSV (``record_id, user, decision[, reason, note, set]``).
+
+    All or nothing inside the caller's transaction: the first bad row raises an error naming
+    the file and its line. Returns how many decisions were recorded.
+    """
+    path = str(path)
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputFileError(path, f"cannot open ({exc.strerror}).") from None
+    n = 0
+    with fh:
+        reader = csv.DictReader(fh)
+        if not set(DECISION_COLUMNS) <= set(reader.fieldnames or []):
+            raise InputFileError(path, f"the header needs the columns {', '.join(DECISION_COLUMNS)}.", line=1)
+        for row in reader:
+            try:
+                record_id = int(row["record_id"])
+            except (TypeError, ValueError):
+                raise InputFileError(path, f"record_id {row['record_id']!r} is not a number.", line=reader.line_num,
+                                     hint="Nothing from this file was stored; fix that row and import again.") from None
+            try:
+                record_decision(session, row["user"], record_id, (row["decision"] or "").strip().lower(),
+                                reason=row.get("reason") or None, note=row.get("note") or None,
+                                set_name=row.get("set") or set_name)
+            except ScreeningError as exc:
+                raise InputFileError(path, str(exc), line=reader.line_num,
+                                     hint="Nothing from this file was stored; fix that row and import again.") from None
+            n += 1
+    return n
+
+
+@dataclass
+class HistoryEvent:
+    """One event on a record as a viewer may see it (``decision`` "(blinded)" when they may not)."""
+
+    at: str
+    set: str
+    user: str
+    kind: str
+    phase: str
+    decision: str
+    reason: str | None
+    note: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def history(session: Session, record_id: int, viewer_name: str | None = None) -> list[HistoryEvent]:
+    """Every event on a record, oldest first; what the viewer may not see yet is masked."""
+    if session.get(Record, record_id) is None:
+        raise NotFound("record", record_id)
+    viewer = get_user(session, viewer_name) if viewer_name else None
+    users = {u.id: u.name for u in session.scalars(select(User))}
+    sets = {s.id: s.name for s in session.scalars(select(ScreeningSet))}
+    cache: dict[int, dict[int, BatchState]] = {}
+    out = []
+    for d in session.scalars(select(Decision).where(Decision.record_id == record_id).order_by(Decision.id)):
+        if d.set_id not in cache:
+            cache[d.set_id] = {s.batch_id: s for s in batch_states(session, d.set_id)}
+        shown = visible(session, viewer, d, states=cache[d.set_id])
+        out.append(HistoryEvent(d.at.isoformat(timespec="seconds"), sets[d.set_id], users[d.user_id], d.kind,
+                                d.phase, d.decision if shown else "(blinded)", d.reason if shown else None,
+                                d.note if shown else None))
+    return out

@@ -1,0 +1,106 @@
+"""A screener's queue: test batches first in their fixed random order, then single phase by priority.
+
+Nothing here tells anything about other users' decisions. Retraining the priority model when
+enough decisions arrived is the prioritisation layer's business
+(``screening.prioritise.service.screening_queue``), which serves this queue after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from screening.review.events import current
+from screening.review.sets import get_set
+from screening.review.users import get_user
+from screening.storage.models import Assignment, Batch, Decision, Record, RecordScore, ScreeningSet
+
+
+@dataclass
+class QueueItem:
+    """One record to screen, with what a screener sees of it and where it stands."""
+
+    record_id: int
+    title: str | None
+    abstract: str | None
+    authors: list[str]
+    year: int | None
+    journal: str | None
+    keywords: list[str]
+    set: str
+    batch: int | None  # the batch number in the test phase, None in the single phase
+    position: int
+    phase: str
+    score: float | None  # priority score in the single phase, once ranked
+    my_decision: str | None = None  # the screener's own current decision (with ``include_done``)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def queue(session: Session, user_name: str, *, set_name: str | None = None, include_done: bool = False
+          ) -> list[QueueItem]:
+    """The user's records to screen, test batches first (in batch order), then single phase by priority."""
+    user = get_user(session, user_name)
+    stmt = select(Assignment, ScreeningSet.name).join(ScreeningSet, ScreeningSet.id == Assignment.set_id).where(
+        Assignment.user_id == user.id)
+    if set_name:
+        stmt = stmt.where(Assignment.set_id == get_set(session, set_name).id)
+    rows = list(session.execute(stmt))
+    set_ids = {a.set_id for a, _ in rows}
+    mine: dict[tuple[int, int], Decision] = {}
+    scores: dict[tuple[int, int], float] = {}
+    for sid in set_ids:
+        for (rid, uid), d in current(session, sid).items():
+            if uid == user.id:
+                mine[(sid, rid)] = d
+        for rid, sc in session.execute(select(RecordScore.record_id, RecordScore.score).where(
+                RecordScore.set_id == sid)):
+            scores[(sid, rid)] = sc
+    batch_no = dict(session.execute(select(Batch.id, Batch.number).where(Batch.set_id.in_(set_ids))).all())
+    items = [(a, sname) for a, sname in rows if include_done or (a.set_id, a.record_id) not in mine]
+    # test batches keep their random order (agreement must not be biased by ranking); single phase by score
+    items.sort(key=lambda t: (t[0].phase != "test", batch_no.get(t[0].batch_id or 0, 0),
+                              0.0 if t[0].phase == "test" else -scores.get((t[0].set_id, t[0].record_id), 0.0),
+                              t[0].position, t[0].record_id))
+    recs = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_([a.record_id for a, _ in items])))}
+    out = []
+    for a, sname in items:
+        r = recs[a.record_id]
+        own = mine.get((a.set_id, a.record_id))
+        out.append(QueueItem(r.id, r.title, r.abstract, list(r.authors or []), r.year, r.journal,
+                             list(r.keywords or []), sname, batch_no.get(a.batch_id) if a.batch_id else None,
+                             a.position, a.phase, scores.get((a.set_id, a.record_id)),
+                             own.decision if own else None))
+    return out
+
+
+@dataclass
+class QueueProgress:
+    """How far a screener is in the part of their queue a record belongs to (its batch, or single phase)."""
+
+    set: str
+    batch: int | None
+    batch_index: int | None  # 1-based among the screener's batches of the set
+    batches: int  # how many batches of the set the screener has
+    done: int
+    total: int
+    batch_numbers: list[int] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.batch is None:
+            return f"single screening, {self.done}/{self.total} done"
+        return f"batch {self.batch} ({self.batch_index} of your {self.batches} batches), {self.done}/{self.total} done"
+
+
+def progress_of(everything: list[QueueItem], item: QueueItem) -> QueueProgress:
+    """Progress of ``item``'s batch (or single phase) within a queue listed with ``include_done``."""
+    same_set = [it for it in everything if it.set == item.set]
+    numbers = sorted({it.batch for it in same_set if it.batch is not None})
+    part = [it for it in same_set if it.batch == item.batch]
+    done = sum(it.my_decision is not None for it in part)
+    index = numbers.index(item.batch) + 1 if item.batch is not None else None
+    return QueueProgress(item.set, item.batch, index, len(numbers), done, len(part), numbers)
