@@ -57,7 +57,7 @@ class Cli:
         self.url = url
         self.runner = CliRunner()
 
-    def __call__(self, *args: object, input: str | None = None, ok: bool = True):  # type: ignore[no-untyped-def]
+    def __call__(self, *args: object, input: str | None = None, ok: bool = True):
         from screening.cli import cli
 
         result = self.runner.invoke(cli, [str(a) for a in args], input=input,

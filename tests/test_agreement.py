@@ -146,7 +146,7 @@ def test_kappa_paradox_balanced_table() -> None:
 
 
 def test_kappa_paradox_skewed_table_pabak_and_ac1_stay_high() -> None:
-    a = agreement(from_table([[80, 10], [5, 5]], cats=["include", "exclude"]))  # type: ignore[arg-type]
+    a = agreement(from_table([[80, 10], [5, 5]], cats=["include", "exclude"]))
     assert a["percent_agreement"] == pytest.approx(0.85) and a["cohen_kappa"]["value"] == pytest.approx(0.32, abs=5e-3)
     assert a["pabak"] == pytest.approx(0.70) and a["gwet_ac1"]["value"] > 0.75
     assert a["prevalence_index"] == pytest.approx(0.75) and a["bias_index"] == pytest.approx(0.05)
@@ -190,7 +190,7 @@ def test_more_than_two_raters_on_an_item() -> None:
     json.dumps(a, allow_nan=False)
 
 
-def test_stats_agreement_csv_command(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_stats_agreement_csv_command(run, tmp_path) -> None:
     f = tmp_path / "r.csv"
     rows = ["Item,Rater,Rating"] + [f"{k},{r},{c}" for k, r, c in from_table(SAS_TABLE10)]
     f.write_text("\n".join(rows) + "\n")
@@ -206,7 +206,7 @@ def test_stats_agreement_csv_command(run, tmp_path) -> None:  # type: ignore[no-
 
 # --- in the workflow: per batch, gate, debrief, plot ----------------------------------------------
 
-def review_with_decisions(db, run):  # type: ignore[no-untyped-def]
+def review_with_decisions(db, run):
     """Three screeners in three pairs screen 4 batches of 25; a PI resolves every conflict."""
     from sqlalchemy import select
     from test_review import small_review
@@ -229,7 +229,7 @@ def review_with_decisions(db, run):  # type: ignore[no-untyped-def]
             resolve(s, "pat", c.record_id, "include", note="meets criteria")
 
 
-def test_agreement_per_batch_pair_screener_set_gate_and_debrief(db, run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_agreement_per_batch_pair_screener_set_gate_and_debrief(db, run, tmp_path) -> None:
     review_with_decisions(db, run)
     by_batch = json.loads(run("agreement", "access", "--by", "batch", "--json").stdout)
     assert [e["batch"] for e in by_batch] == list(range(1, 21))
@@ -262,7 +262,7 @@ def test_agreement_per_batch_pair_screener_set_gate_and_debrief(db, run, tmp_pat
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and img.shape[0] > 200 and img.shape[1] > 400
 
 
-def test_gate_decides_the_move_to_single_and_records_its_figures(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_gate_decides_the_move_to_single_and_records_its_figures(db, run) -> None:
     review_with_decisions(db, run)
     run("set", "gate", "access", "--statistic", "pabak", "--threshold", "0.5", "--min-items", "50", "--as", "pat")
     gate = json.loads(run("gate", "access", "--json").stdout)
@@ -280,7 +280,7 @@ def test_gate_decides_the_move_to_single_and_records_its_figures(db, run) -> Non
     assert gate_events[0].payload["new"]["statistic"] == "pabak" and gate_events[0].actor == "pat"
 
 
-def test_gate_not_met_blocks_the_move(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_gate_not_met_blocks_the_move(db, run) -> None:
     review_with_decisions(db, run)
     run("set", "gate", "access", "--threshold", "0.99", "--as", "pat")
     r = run("phase", "access", "single", "--as", "pat", ok=False)

@@ -14,12 +14,12 @@ from screening.dedup.core import DedupRecord, find_duplicates
 
 
 def rec(i: int, title: str, authors: list[str] | None = None, year: int | None = 2015, journal: str = "Lancet",
-        volume: str = "385", pages: str = "100-110", doi: str = "", **kw) -> DedupRecord:  # type: ignore[no-untyped-def]
+        volume: str = "385", pages: str = "100-110", doi: str = "", **kw) -> DedupRecord:
     return DedupRecord(id=i, title=title, authors=authors if authors is not None else ["Smith, John", "Doe, Ann"],
                        year=year, journal=journal, volume=volume, pages=pages, doi=doi, **kw)
 
 
-def merged(*records: DedupRecord, **kw) -> bool:  # type: ignore[no-untyped-def]
+def merged(*records: DedupRecord, **kw) -> bool:
     result = find_duplicates(list(records), **kw)
     return any(len(g) == len(records) for g in result.groups)
 
@@ -294,7 +294,7 @@ def write_ris(path: Path, records: list[tuple[str, str, str]]) -> None:
                     "VL  - 385\nSP  - 100\nEP  - 110\nER  - \n\n")
 
 
-def export(run) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+def export(run) -> dict[str, dict[str, str]]:
     rows = csv.DictReader(io.StringIO(run("export", "--format", "csv", "--all").stdout))
     return {r["ris_id"]: r for r in rows}
 

@@ -13,11 +13,11 @@ RIS = SHARED / "data" / "ris"
 MEDLINE = RIS / "ovid_medline" / "medline.ris"
 
 
-def export_rows(run, *extra: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def export_rows(run, *extra: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(run("export", "--format", "csv", "--all", *extra).stdout)))
 
 
-def setup(run) -> None:  # type: ignore[no-untyped-def]
+def setup(run) -> None:
     run("search", "add", "s1", "--database", "MEDLINE", "--interface", "Ovid")
 
 
@@ -114,7 +114,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     assert r.exit_code != 0 and "cannot use the database" in r.output and "Traceback" not in r.output
 
 
-def test_parallel_import_stores_what_a_serial_import_stores(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_import_stores_what_a_serial_import_stores(run, tmp_path: Path, monkeypatch) -> None:
     """Large files are parsed in worker processes; the rows must be the same, in the same order."""
     import screening.records.ingest as ingest
     from screening.readers import chunks

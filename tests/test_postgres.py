@@ -54,7 +54,7 @@ def test_postgres_migrate_import_dedup_export(pg: Cli) -> None:
     assert {s["name"]: s["imported"] for s in searches} == {"medline": 190, "embase": 10}
 
 
-def test_postgres_failed_import_leaves_nothing(pg: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_failed_import_leaves_nothing(pg: Cli, tmp_path) -> None:
     bad = tmp_path / "garbage.ris"
     bad.write_bytes(bytes(range(256)) * 20)
     pg("search", "add", "s1", "--database", "MEDLINE")
@@ -64,7 +64,7 @@ def test_postgres_failed_import_leaves_nothing(pg: Cli, tmp_path) -> None:  # ty
     assert rows == []
 
 
-def test_postgres_dual_review_round(pg: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_dual_review_round(pg: Cli, tmp_path) -> None:
     ris = tmp_path / "set.ris"
     with open(ris, "w") as f:
         for i in range(40):

@@ -90,7 +90,7 @@ def test_stopping_rule_says_stop_only_with_enough_evidence() -> None:
     assert est.estimated_recall is not None and est.recall_interval[0] <= est.estimated_recall <= 1
 
 
-def make_set(db, n: int = 60):  # type: ignore[no-untyped-def]
+def make_set(db, n: int = 60):
     from screening.records.searches import add_search
     from screening.review.sampling import draw_sample
     from screening.review.sets import create_set
@@ -109,7 +109,7 @@ def make_set(db, n: int = 60):  # type: ignore[no-untyped-def]
         draw_sample(s, "s", pairs=pairs_of("a+b"), seed=1, batch_size=10, share=0.5)
 
 
-def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:
     from screening.review.decisions import record_decision
     from screening.review.phase import move_to_single
     from screening.review.queue import queue
@@ -148,7 +148,7 @@ def test_the_cli_offers_every_model() -> None:
         assert list(option.type.choices) == list(MODELS)
 
 
-def test_features_are_cached_by_the_texts_they_come_from(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_features_are_cached_by_the_texts_they_come_from(tmp_path, monkeypatch) -> None:
     from screening.prioritise import features
 
     monkeypatch.setenv("SCREENING_CACHE", str(tmp_path))

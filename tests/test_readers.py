@@ -20,7 +20,7 @@ RIS = SHARED / "data" / "ris"
 MANIFEST = list(csv.DictReader(open(RIS / "MANIFEST.tsv", encoding="utf-8"), delimiter="\t"))
 
 
-def read(path: Path | str):  # type: ignore[no-untyped-def]
+def read(path: Path | str):
     info, records = open_file(path)
     return info, list(records)
 
@@ -57,7 +57,7 @@ VENDORS = [
 
 
 @pytest.mark.parametrize(("name", "n_pmid", "n_doi", "example"), VENDORS, ids=[v[0] for v in VENDORS])
-def test_doi_and_pmid_per_vendor(name: str, n_pmid: int, n_doi: int, example) -> None:  # type: ignore[no-untyped-def]
+def test_doi_and_pmid_per_vendor(name: str, n_pmid: int, n_doi: int, example) -> None:
     _, records = read(RIS / name)
     pmids = [r.fields.pmid for r in records if r.fields.pmid]
     dois = [r.fields.doi for r in records if r.fields.doi]
@@ -212,7 +212,7 @@ def test_small_chunks_read_exactly_what_one_chunk_reads(row: dict[str, str]) -> 
     path = str(RIS / row["path"])
     info, whole = read(path)
 
-    def chunked(size: int) -> tuple[list, Reconciler]:  # type: ignore[type-arg]
+    def chunked(size: int) -> tuple[list, Reconciler]:
         rec = Reconciler(FileInfo(path=path, format=info.format, encoding=info.encoding))
         out = []
         encoding = "utf-8-sig" if info.encoding == "utf-8" else info.encoding
@@ -229,7 +229,7 @@ def test_small_chunks_read_exactly_what_one_chunk_reads(row: dict[str, str]) -> 
     assert rec.info.warnings == info.warnings and rec.info.n_records == len(whole)
 
 
-def test_a_lost_record_is_named_by_its_line_in_a_later_chunk(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_record_is_named_by_its_line_in_a_later_chunk(tmp_path: Path, monkeypatch) -> None:
     from screening.readers import chunks
 
     monkeypatch.setattr(chunks, "CHUNK_BYTES", 2000)

@@ -29,7 +29,7 @@ def pairs_of(text: str) -> list[tuple[str, str]]:
     return PAIRS.convert(text, None, None)
 
 
-def make_records(session, search: str, n: int) -> None:  # type: ignore[no-untyped-def]
+def make_records(session, search: str, n: int) -> None:
     s = add_search(session, search, "MEDLINE")
     rows = [{"search_id": s.id, "title": f"{search} record {i}", "abstract": f"About {search} {i}", "raw": [],
              "format": "ris", "authors": [f"Author{i}, A"], "year": 2000 + i % 17} for i in range(n)]
@@ -46,7 +46,7 @@ TABLE3 = [  # set, records from searches, added by hand, share, published n, pai
 ]
 
 
-def test_table3_rebuilt(db) -> None:  # type: ignore[no-untyped-def]
+def test_table3_rebuilt(db) -> None:
     with db.transaction() as s:
         for name, n, by_hand, share, published, pairs in TABLE3:
             make_records(s, name, n)
@@ -77,7 +77,7 @@ def test_table3_rebuilt(db) -> None:  # type: ignore[no-untyped-def]
     assert "| Access | 7965 | 25% (n = 1992) | three pairs / six screeners |" in md
 
 
-def small_review(db, n: int = 40, seed: int = 7):  # type: ignore[no-untyped-def]
+def small_review(db, n: int = 40, seed: int = 7):
     with db.transaction() as s:
         make_records(s, "medline", n)
         create_set(s, "access", all_records=True, criteria="Include primary care models.")
@@ -88,13 +88,13 @@ def small_review(db, n: int = 40, seed: int = 7):  # type: ignore[no-untyped-def
                     share=0.25)
 
 
-def assignment_of(db) -> list[tuple[int, int, int, int]]:  # type: ignore[no-untyped-def]
+def assignment_of(db) -> list[tuple[int, int, int, int]]:
     with db.transaction() as s:
         return sorted(s.execute(select(Assignment.record_id, Assignment.user_id, Batch.number, Assignment.position)
                                 .join(Batch, Batch.id == Assignment.batch_id)).all())
 
 
-def test_same_seed_same_sample_batches_and_assignment(db, tmp_path: Path, template_db) -> None:  # type: ignore[no-untyped-def]
+def test_same_seed_same_sample_batches_and_assignment(db, tmp_path: Path, template_db) -> None:
     import shutil
 
     from screening.storage.db import Database
@@ -117,7 +117,7 @@ def test_same_seed_same_sample_batches_and_assignment(db, tmp_path: Path, templa
         assert sample.seed == 7 and sample.batch_size == 5 and sample.share == 0.25 and sample.size == 10
 
 
-def pair_record(db):  # type: ignore[no-untyped-def]
+def pair_record(db):
     """A test-sample record with its two screeners."""
     with db.transaction() as s:
         a = s.execute(select(Assignment.record_id, Batch.user_a, Batch.user_b)
@@ -128,7 +128,7 @@ def pair_record(db):  # type: ignore[no-untyped-def]
         return a.record_id, names[a.user_a], names[a.user_b]
 
 
-def test_blinding_holds_on_every_path(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_blinding_holds_on_every_path(db, run) -> None:
     small_review(db)
     rid, first, second = pair_record(db)
     with db.transaction() as s:
@@ -150,7 +150,7 @@ def test_blinding_holds_on_every_path(db, run) -> None:  # type: ignore[no-untyp
     assert "zq-" not in out and "batch" in out
 
 
-def test_only_a_pi_lists_and_resolves_conflicts_and_finals_sit_beside_originals(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_pi_lists_and_resolves_conflicts_and_finals_sit_beside_originals(db, run) -> None:
     small_review(db)
     rid, first, second = pair_record(db)
     with db.transaction() as s:
@@ -171,7 +171,7 @@ def test_only_a_pi_lists_and_resolves_conflicts_and_finals_sit_beside_originals(
     assert kinds == Counter({("screen", "include"): 1, ("screen", "maybe"): 1, ("adjudicate", "include"): 1})
 
 
-def test_history_is_append_only(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_history_is_append_only(db, run) -> None:
     small_review(db)
     rid, first, _ = pair_record(db)
     with db.transaction() as s:
@@ -190,7 +190,7 @@ def test_history_is_append_only(db, run) -> None:  # type: ignore[no-untyped-def
         assert rid in [q.record_id for q in queue(s, first, set_name="access")]
 
 
-def test_single_phase_covers_every_remaining_record_once(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_single_phase_covers_every_remaining_record_once(db, run) -> None:
     small_review(db, n=203)
     r = run("phase", "access", "single", "--as", "pat", ok=False)
     assert r.exit_code != 0 and "gate" in r.output  # nobody has screened: the gate is not met
@@ -213,14 +213,14 @@ def test_single_phase_covers_every_remaining_record_once(db, run) -> None:  # ty
     assert event.payload["gate"]["met"] is False
 
 
-def test_weights_split_the_rest(db) -> None:  # type: ignore[no-untyped-def]
+def test_weights_split_the_rest(db) -> None:
     small_review(db, n=103)
     with db.transaction() as s:
         res = move_to_single(s, "access", "pat", force=True, reason="test", weights={"alice": 2, "bob": 1, "carol": 1})
     assert sum(res.assigned.values()) == 103 - 26 and abs(res.assigned["alice"] - 2 * res.assigned["bob"]) <= 2
 
 
-def test_screen_in_the_terminal_records_decisions_with_reason_and_undo(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_screen_in_the_terminal_records_decisions_with_reason_and_undo(db, run) -> None:
     small_review(db)
     _, first, _ = pair_record(db)
     out = run("screen", "--as", first, "--set", "access", input="i\nr\nnot primary care\ne\nu\nm\nq\n").stdout
@@ -230,7 +230,7 @@ def test_screen_in_the_terminal_records_decisions_with_reason_and_undo(db, run) 
     assert ds == [("include", None), ("exclude", "not primary care"), ("retract", ds[2][1]), ("maybe", None)]
 
 
-def test_decisions_import_is_all_or_nothing(db, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_decisions_import_is_all_or_nothing(db, run, tmp_path: Path) -> None:
     small_review(db)
     rid, first, second = pair_record(db)
     good = tmp_path / "d.csv"
@@ -247,7 +247,7 @@ def test_decisions_import_is_all_or_nothing(db, run, tmp_path: Path) -> None:  #
         assert len(conflicts(s, "access", "pat")) == 1
 
 
-def test_extending_the_sample_is_one_recorded_command(db, run) -> None:  # type: ignore[no-untyped-def]
+def test_extending_the_sample_is_one_recorded_command(db, run) -> None:
     small_review(db, n=100)  # 25 records in 5 batches of 5, pairs in turn
     r = run("sample", "access", "--share", "0.25", "--batch-size", "5", "--pairs", "alice+bob", "--seed", "9", ok=False)
     assert r.exit_code != 0 and "--extend" in r.output

@@ -25,9 +25,10 @@ import numpy as np
 from screening.errors import InputFileError
 
 Rating = tuple[Hashable, Hashable, Hashable]  # (item, rater, rating)
+ByItem = dict[Hashable, dict[Hashable, Hashable]]  # item -> rater -> rating
 
 
-def _matrix(ratings: Iterable[Rating]) -> tuple[list[Hashable], list[Hashable], list[Hashable], dict]:  # type: ignore[type-arg]
+def _matrix(ratings: Iterable[Rating]) -> tuple[list[Hashable], list[Hashable], list[Hashable], ByItem]:
     by_item: dict[Hashable, dict[Hashable, Hashable]] = defaultdict(dict)
     raters: dict[Hashable, None] = {}
     cats: dict[Hashable, None] = {}
@@ -40,7 +41,7 @@ def _matrix(ratings: Iterable[Rating]) -> tuple[list[Hashable], list[Hashable], 
     return list(by_item), list(raters), sorted(cats, key=str), by_item
 
 
-def _counts(by_item: dict, cats: list[Hashable]) -> np.ndarray:  # type: ignore[type-arg]
+def _counts(by_item: ByItem, cats: list[Hashable]) -> np.ndarray:
     """Items x categories: how many raters put each item in each category."""
     index = {c: k for k, c in enumerate(cats)}
     m = np.zeros((len(by_item), len(cats)))
@@ -160,7 +161,7 @@ def agreement(ratings: Iterable[Rating]) -> dict[str, Any]:
     return out
 
 
-def _two_raters(out: dict[str, Any], undefined: dict[str, str], by_item: dict, raters: list[Hashable],  # type: ignore[type-arg]
+def _two_raters(out: dict[str, Any], undefined: dict[str, str], by_item: ByItem, raters: list[Hashable],
                 cats: list[Hashable]) -> None:
     a, b = raters
     index = {c: k for k, c in enumerate(cats)}
@@ -191,7 +192,7 @@ def _two_raters(out: dict[str, Any], undefined: dict[str, str], by_item: dict, r
         undefined["prevalence_index"] = undefined["bias_index"] = why
 
 
-def _krippendorff(by_item: dict, raters: list[Hashable], cats: list[Hashable]) -> tuple[float | None, str | None]:  # type: ignore[type-arg]
+def _krippendorff(by_item: ByItem, raters: list[Hashable], cats: list[Hashable]) -> tuple[float | None, str | None]:
     if len(cats) < 2:
         return None, "only one category was used"
     import krippendorff
@@ -203,11 +204,10 @@ def _krippendorff(by_item: dict, raters: list[Hashable], cats: list[Hashable]) -
         for r, v in ratings.items():
             data[rindex[r], j] = index[v]
     try:
-        value = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+        alpha = _clean(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
     except (ValueError, ZeroDivisionError) as exc:
         return None, str(exc)
-    value = _clean(value)
-    return value, None if value is not None else "no variation to measure"
+    return alpha, None if alpha is not None else "no variation to measure"
 
 
 def agreement_from_csv(path: str | Path) -> dict[str, Any]:

@@ -3,9 +3,9 @@ the application context (the database) and JSON output."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -69,5 +69,11 @@ def emit_json(data: Any) -> None:
 pass_app = click.make_pass_decorator(AppContext)
 
 
-command = functools.partial(click.command, cls=ScreeningCommand)
-group = functools.partial(click.group, cls=ScreeningGroup)
+def command(name: str | None = None, **attrs: Any) -> Callable[[Callable[..., Any]], ScreeningCommand]:
+    """``click.command`` with the error boundary: every command of ours is made with this."""
+    return click.command(name, cls=ScreeningCommand, **attrs)
+
+
+def group(name: str | None = None, **attrs: Any) -> Callable[[Callable[..., Any]], ScreeningGroup]:
+    """``click.group`` with the error boundary for the group and all its commands."""
+    return click.group(name, cls=ScreeningGroup, **attrs)

@@ -146,7 +146,7 @@ def review(app: AppContext, actor: str | None) -> None:
     answered = 0
     for i, (a, b, scores) in enumerate(pairs, 1):
         with app.db.transaction() as session:
-            ra, rb = session.get(Record, a), session.get(Record, b)
+            ra, rb = session.get_one(Record, a), session.get_one(Record, b)
             click.echo(f"\npair {i} of {len(pairs)}: " + ", ".join(
                 f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items()))
             click.echo(side_by_side([ra, rb]))

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 
-class PairsType(click.ParamType):
+class PairsType(click.ParamType[list[tuple[str, str]], str]):
     """``a+b,a+c,b+c`` -> ``[("a", "b"), ("a", "c"), ("b", "c")]``."""
 
     name = "pairs"
@@ -27,7 +27,7 @@ class PairsType(click.ParamType):
         return pairs
 
 
-class WeightsType(click.ParamType):
+class WeightsType(click.ParamType[dict[str, float], str]):
     """``alice=2,bob=1`` -> ``{"alice": 2.0, "bob": 1.0}``."""
 
     name = "weights"

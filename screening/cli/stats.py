@@ -19,15 +19,18 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _ci(stat: dict[str, Any]) -> str:
+    return f" [{_fmt(stat['ci95'][0])}, {_fmt(stat['ci95'][1])}]" if stat.get("ci95") else ""
+
+
 def format_agreement(stats: dict[str, Any], label: str = "") -> str:
     """A short human-readable block for one agreement result (the JSON has every figure)."""
     k = stats.get("cohen_kappa") or {}
     a = stats.get("gwet_ac1") or {}
-    ci = lambda d: f" [{_fmt(d['ci95'][0])}, {_fmt(d['ci95'][1])}]" if d.get("ci95") else ""  # noqa: E731
     lines = [
         f"{label}{stats['n_items']} items, {stats['n_raters']} raters, categories {', '.join(stats['categories'])}",
-        f"  percent agreement {_fmt(stats['percent_agreement'])}   Cohen's kappa {_fmt(k.get('value'))}{ci(k)}"
-        f"   PABAK {_fmt(stats['pabak'])}   Gwet's AC1 {_fmt(a.get('value'))}{ci(a)}",
+        f"  percent agreement {_fmt(stats['percent_agreement'])}   Cohen's kappa {_fmt(k.get('value'))}{_ci(k)}"
+        f"   PABAK {_fmt(stats['pabak'])}   Gwet's AC1 {_fmt(a.get('value'))}{_ci(a)}",
         f"  Fleiss' kappa {_fmt(stats['fleiss_kappa'])}   Krippendorff's alpha {_fmt(stats['krippendorff_alpha'])}"
         f"   prevalence index {_fmt(stats['prevalence_index'])}   bias index {_fmt(stats['bias_index'])}",
     ]

@@ -433,7 +433,7 @@ def find_duplicates(
     ordered = sorted(pairs)
     if progress:
         progress(20)
-    sims = cpdist([norms[i].title for i, _ in ordered], [norms[j].title for _, j in ordered],
+    sims: Iterable[float] = cpdist([norms[i].title for i, _ in ordered], [norms[j].title for _, j in ordered],
                   scorer=fuzz.ratio, workers=-1) if ordered else []
     if progress:
         progress(20)

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from screening.dedup.core import DedupRecord, find_duplicates
-from screening.errors import NotFound, ScreeningError
+from screening.errors import Conflict, InvalidValue, NotFound
 from screening.storage.models import (
     Assignment,
     Decision,
@@ -148,7 +148,7 @@ def group_of(session: Session, record_id: int) -> list[Record]:
     """The kept record of ``record_id``'s group first, then its removed duplicates."""
     rec = session.get(Record, record_id)
     if rec is None:
-        raise NotFound(f"no record {record_id}; see `screening export --format csv --all` for ids.")
+        raise NotFound("record", record_id)
     root = rec.duplicate_of or rec.id
     members = session.scalars(select(Record).where(
         (Record.id == root) | (Record.duplicate_of == root)).order_by(Record.id)).all()
@@ -159,10 +159,10 @@ def record_decision(session: Session, a: int, b: int, decision: str, *, by: str 
                     note: str | None = None) -> None:
     """Store a person's merge/split of two records; the next pass applies and keeps it."""
     if a == b:
-        raise ScreeningError("a record cannot be merged with or split from itself.")
+        raise InvalidValue("b", "a record cannot be merged with or split from itself.", value=b)
     for rid in (a, b):
         if session.get(Record, rid) is None:
-            raise NotFound(f"no record {rid}.")
+            raise NotFound("record", rid)
     session.add(DedupDecision(record_a=min(a, b), record_b=max(a, b), decision=decision, by=by, note=note))
     session.execute(update(DedupPair).where(DedupPair.record_a == min(a, b), DedupPair.record_b == max(a, b))
                     .values(status="decided"))
@@ -173,7 +173,7 @@ def split_record(session: Session, record_id: int, *, by: str | None = None, not
     members = group_of(session, record_id)
     others = [m.id for m in members if m.id != record_id]
     if not others:
-        raise ScreeningError(f"record {record_id} is not in a duplicate group; nothing to split.")
+        raise Conflict(f"record {record_id} is not in a duplicate group; nothing to split.", reason="not_a_duplicate")
     for other in others:
         record_decision(session, record_id, other, "split", by=by, note=note)
     run_dedup(session)

@@ -62,9 +62,9 @@ class Balanced:
             # difference of the classes' word log probabilities (predict_log_proba computes both
             # classes' likelihoods and normalises them, three times the work for the same order)
             flp, prior = est.feature_log_prob_, est.class_log_prior_
-            return np.asarray(X @ (flp[1] - flp[0]), dtype=float).ravel() + (prior[1] - prior[0])
-        logp = est.predict_log_proba(X)
-        return logp[:, 1] - logp[:, 0]
+            return np.asarray(X @ (flp[1] - flp[0]), dtype=float).ravel() + float(prior[1] - prior[0])
+        logp = np.asarray(est.predict_log_proba(X), dtype=float)
+        return np.asarray(logp[:, 1] - logp[:, 0])
 
     def get_params(self) -> dict[str, Any]:
         return {**self.estimator.get_params(), "balance_ratio": self.ratio}
@@ -84,7 +84,7 @@ class RankSum:
     def score(self, X: Any) -> np.ndarray:
         from scipy.stats import rankdata
 
-        return np.sum([rankdata(m.score(X)) for m in self.members], axis=0)
+        return np.asarray(np.sum([rankdata(m.score(X)) for m in self.members], axis=0), dtype=float)
 
     def get_params(self) -> dict[str, Any]:
         return {m.name: m.get_params() for m in self.members}

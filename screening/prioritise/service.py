@@ -61,7 +61,7 @@ def rank_set(session: Session, set_name: str, *, model: str | None = None, seed:
     if 1 not in y or 0 not in y:
         raise Conflict(f"set {set_name} needs at least one include and one exclude decided before ranking.",
                        reason="too_few_labels")
-    rows = {}
+    rows: dict[int, Any] = {}
     text_columns = select(Record.id, Record.title, Record.abstract, Record.keywords)
     for i in range(0, len(members), 10_000):  # bounded IN lists: SQLite and PostgreSQL cap bound parameters
         rows.update((r.id, r) for r in session.execute(text_columns.where(Record.id.in_(members[i:i + 10_000]))))

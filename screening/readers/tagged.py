@@ -94,8 +94,8 @@ def iter_tagged(
     headers, WoS's ``FN``/``VR``/``EF``) are ignored, as rispy ignores them.
     """
     start_tag, end_tag = parser.START_TAG, parser.END_TAG
-    multi = parser.CONTINUATION_IS_VALUE  # type: ignore[attr-defined]
-    join = parser.CONTINUATION_JOIN  # type: ignore[attr-defined]
+    multi = parser.CONTINUATION_IS_VALUE
+    join = parser.CONTINUATION_JOIN
     parse_line = parser.parse_line
     ignore = frozenset(parser.ignore)
     raw: list[tuple[str, str]] | None = None

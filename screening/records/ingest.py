@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, bindparam, cast, select
+from sqlalchemy import String, Table, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from screening.errors import InputFileError
@@ -115,6 +115,7 @@ class _BulkInsert:
     def __init__(self, session: Session, search_id: int, file_id: int, fmt: str) -> None:
         self.conn = session.connection()
         table = Record.__table__
+        assert isinstance(table, Table)
         dialect = self.conn.dialect
         # the timestamp in the form the driver stores, converted once here rather than per row
         to_db = table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
@@ -142,6 +143,7 @@ class _BulkInsert:
         if self.order is not None:
             rows = [[r[i] for i in self.order] for r in rows]
         # the driver's own cursor on this transaction's connection: it takes the lists as they are
+        # (the pool's connection is open inside a transaction, never None: SQLAlchemy types it optional)
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(self.sql, rows)

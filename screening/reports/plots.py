@@ -23,13 +23,21 @@ def plot_agreement(entries: list[dict[str, Any]], rule: GateRule | None, path: s
     xs = [e["batch"] for e in entries]
     for key, label, shift, colour in (("cohen_kappa", "Cohen's kappa", -0.08, "tab:blue"),
                                       ("gwet_ac1", "Gwet's AC1", 0.08, "tab:orange")):
-        pts = [(x + shift, (e.get(key) or {}).get("value"), (e.get(key) or {}).get("ci95"))
-               for x, e in zip(xs, entries, strict=True)]
-        pts = [p for p in pts if p[1] is not None]
-        if pts:
-            ax.errorbar([p[0] for p in pts], [p[1] for p in pts],
-                        yerr=[[p[1] - (p[2] or [p[1]])[0] for p in pts], [(p[2] or [0, p[1]])[1] - p[1] for p in pts]],
-                        fmt="o-", capsize=3, label=label, color=colour)
+        px: list[float] = []
+        py: list[float] = []
+        below: list[float] = []
+        above: list[float] = []
+        for x, e in zip(xs, entries, strict=True):
+            stat = e.get(key) or {}
+            value, ci = stat.get("value"), stat.get("ci95")
+            if value is None:
+                continue  # undefined for this batch (e.g. everyone agreed on one category)
+            px.append(x + shift)
+            py.append(value)
+            below.append(value - ci[0] if ci else 0.0)
+            above.append(ci[1] - value if ci else 0.0)
+        if px:
+            ax.errorbar(px, py, yerr=[below, above], fmt="o-", capsize=3, label=label, color=colour)
     if rule is not None:
         ax.axhline(rule.threshold, linestyle="--", color="grey", label=f"gate: {rule.statistic} >= {rule.threshold}")
     ax.set_xlabel("batch")

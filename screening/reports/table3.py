@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.review.assignment import set_pairs
-from screening.review.sets import summarise_sets
-from screening.storage.models import Sample, ScreeningSet
+from screening.review.sets import get_set, summarise_sets
+from screening.storage.models import Sample
 
 FORMATS = ("md", "csv", "json")
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
@@ -26,7 +26,7 @@ def table3(session: Session) -> list[dict[str, Any]]:
     """One row per set, worded as the published Table 3."""
     rows = []
     for summary in summarise_sets(session):
-        st = session.scalar(select(ScreeningSet).where(ScreeningSet.name == summary.name))
+        st = get_set(session, summary.name)
         samples = list(session.scalars(select(Sample).where(Sample.set_id == st.id).order_by(Sample.id)))
         shares = [s.share for s in samples if s.share]
         share = shares[0] if shares else (summary.sampled / summary.records if summary.records else 0)

@@ -48,18 +48,19 @@ def batch_states(session: Session, set_id: int) -> list[BatchState]:
         Assignment.set_id == set_id, Assignment.phase == "test").order_by(Assignment.batch_id, Assignment.position))
     seen: set[tuple[int, int]] = set()
     for batch_id, rid, uid in rows:
-        st = states[batch_id]
+        assert batch_id is not None  # test-phase assignments always have a batch
+        state = states[batch_id]
         if (batch_id, rid) not in seen:
-            st.records.append(rid)
+            state.records.append(rid)
             seen.add((batch_id, rid))
         if (rid, uid) in cur:
-            st.decided[uid] = st.decided.get(uid, 0) + 1
-    for st in states.values():
-        a, b = st.users
-        for rid in st.records:
-            da, db = cur.get((rid, a)), cur.get((rid, b))
+            state.decided[uid] = state.decided.get(uid, 0) + 1
+    for state in states.values():
+        first, second = state.users
+        for rid in state.records:
+            da, db = cur.get((rid, first)), cur.get((rid, second))
             if da and db and is_conflict(da.decision, db.decision):
-                (st.resolved if rid in adj else st.conflicts).append(rid)
+                (state.resolved if rid in adj else state.conflicts).append(rid)
     return list(states.values())
 
 

@@ -94,7 +94,9 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
     previous = session.scalar(select(Batch).where(Batch.set_id == st.id).order_by(Batch.number.desc()).limit(1))
     offset = 0
     if previous is not None:
-        last = (session.get(User, previous.user_a).name, session.get(User, previous.user_b).name)
+        names = dict(session.execute(select(User.id, User.name).where(
+            User.id.in_((previous.user_a, previous.user_b)))).all())
+        last = (names[previous.user_a], names[previous.user_b])
         offset = next((i + 1 for i, p in enumerate(pairs) if p == last), 0)
     out = []
     rows = []
