@@ -45,8 +45,10 @@ demo: install ## install, then run the main job end to end on a demo (SQLite)
 test: dev ## install the dev tools and run the tests
 	$(BIN)/python -m pytest -n 2
 
-lint: dev ## ruff over the package and tests
+lint: dev ## ruff (package, tests, benchmarks), mypy --strict (package), import-linter (the layers)
 	$(BIN)/ruff check screening tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 db-upgrade: install ## upgrade the database in SCREENING_DB to the latest schema
 	$(BIN)/screening init
