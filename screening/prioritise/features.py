@@ -2,13 +2,19 @@
 
 Fitting on unscreened records too is legitimate (their text is known, their labels are not) and
 lets the vocabulary and IDF weights reflect the whole pool from the first decision.
+
+scikit-learn is imported where the features are computed, not at module import: it takes a
+second to load and a command that does not rank should not pay for it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, load_npz, save_npz
 
 
 def record_text(title: str | None, abstract: str | None, keywords: Sequence[str] | str | None = None) -> str:
@@ -42,12 +48,6 @@ def cached_tfidf(texts: Sequence[str]) -> csr_matrix:
     ``~/.cache/screening``). The key is a hash of every text in order, so any change to the
     records (an edit, a dedup merge, a new import) computes the features again.
     """
-    import hashlib
-    import os
-    from pathlib import Path
-
-    from scipy.sparse import load_npz, save_npz
-
     h = hashlib.sha256(FEATURES_VERSION.encode())
     for t in texts:
         h.update(t.encode("utf-8", "surrogatepass"))
