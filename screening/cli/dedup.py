@@ -78,7 +78,7 @@ def show(app: AppContext, record_id: int) -> None:
     Example:
         screening dedup show 123
     """
-    with app.db.transaction() as session:
+    with app.db.read() as session:
         members = group_of(session, record_id)
         click.echo(f"group {members[0].id}: {len(members)} record(s); kept #{members[0].id}")
         click.echo(side_by_side(members[:4]))

@@ -33,6 +33,7 @@ CONFLICT_HINTS = {
 }
 DATABASE_HINTS = {
     "no_schema": "Run `screening init` first (or pass --db / SCREENING_DB for another database).",
+    "no_database": "Check --db / SCREENING_DB; `screening init` creates a new database.",
     "bad_url": "Give an SQLAlchemy URL such as sqlite:///screening.db or postgresql+psycopg://user@host/dbname "
                "with --db or SCREENING_DB.",
 }

@@ -55,7 +55,7 @@ def progress(app: AppContext, set_name: str, recall_target: float, alpha: float,
     Example:
         screening progress access --recall 0.95 --plot recall.png
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         est, ordered = get_progress(s, set_name, recall_target=recall_target, alpha=alpha)
     if plot:
         plot_progress(ordered, est.total, est, plot)

@@ -94,7 +94,7 @@ def search_list(app: AppContext, as_json: bool) -> None:
     Example:
         screening search list --json
     """
-    with app.db.transaction() as session:
+    with app.db.read() as session:
         rows = searches.list_searches(session)
     if as_json:
         emit_json([r.as_dict() for r in rows])
@@ -125,7 +125,7 @@ def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: 
     """
     total = sum(os.path.getsize(f) for f in files if os.path.isfile(f))  # progress is in bytes read
     with click.progressbar(length=total, label="importing", file=sys.stderr,
-                           hidden=as_json) as bar, app.db.transaction(bulk=True) as session:
+                           hidden=as_json) as bar, app.db.transaction() as session:
         report = import_files(session, search_name, files, progress=bar.update)
     if as_json:
         emit_json(report.as_dict())
@@ -156,7 +156,7 @@ def export(app: AppContext, fmt: str, out: str | None, all_records: bool, set_na
         screening export --format ris --out kept.ris
         screening export --format csv --set access --included --out included.csv
     """
-    with app.db.transaction() as session:
+    with app.db.read() as session:
         if out:
             with open(out, "w", encoding="utf-8", newline="") as fh:
                 n = export_records(session, fh, fmt, all_records=all_records, set_name=set_name,

@@ -30,7 +30,7 @@ def report_sets(app: AppContext, fmt: str) -> None:
     Example:
         screening report sets --format csv > table3.csv
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         click.echo(render_table3(table3(s), fmt), nl=False)
 
 

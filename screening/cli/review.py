@@ -127,7 +127,7 @@ def conflicts(app: AppContext, set_name: str, actor: str, as_json: bool) -> None
     Example:
         screening conflicts access --as pat --json
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         items = list_conflicts(s, set_name, actor)
     if as_json:
         emit_json([c.as_dict() for c in items])
@@ -169,7 +169,7 @@ def history(app: AppContext, record_id: int, actor: str | None, as_json: bool) -
     Example:
         screening history 48 --as alice
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         events = get_history(s, record_id, actor)
     if as_json:
         emit_json([e.as_dict() for e in events])
@@ -215,7 +215,7 @@ def status(app: AppContext, set_name: str, as_json: bool) -> None:
     Example:
         screening status access --json
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         st = set_status(s, set_name)
     if as_json:
         emit_json(st)
@@ -246,7 +246,7 @@ def agreement_cmd(app: AppContext, set_name: str, batch: int | None, by: str, as
         screening agreement access --by pair --json
         screening agreement access --plot kappa.png
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         entries = agreement_by(s, set_name, by, batch)
         rule = gate_rule(get_set(s, set_name))
         per_batch = entries if by == "batch" else agreement_by(s, set_name, "batch")
@@ -277,7 +277,7 @@ def gate(app: AppContext, set_name: str, as_json: bool) -> None:
     Example:
         screening gate access --json
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         res = evaluate_set_gate(s, get_set(s, set_name))
     if as_json:
         emit_json(res.as_dict())
@@ -300,7 +300,7 @@ def debrief(app: AppContext, set_name: str, batch: int, actor: str | None, fmt: 
     Example:
         screening debrief access --batch 1 --format md > batch1.md
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         items = get_debrief(s, set_name, batch, actor)
     click.echo(render_debrief(items, fmt, set_name=set_name, batch=batch), nl=False)
 

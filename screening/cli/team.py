@@ -51,7 +51,7 @@ def user_list(app: AppContext, as_json: bool) -> None:
     Example:
         screening user list --json
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         rows = [{"name": u.name, "role": u.role} for u in list_users(s)]
     if as_json:
         emit_json(rows)
@@ -154,7 +154,7 @@ def set_list(app: AppContext, as_json: bool) -> None:
     Example:
         screening set list --json
     """
-    with app.db.transaction() as s:
+    with app.db.read() as s:
         rows = [r.as_dict() for r in summarise_sets(s)]
     if as_json:
         emit_json(rows)
