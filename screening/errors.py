@@ -33,6 +33,15 @@ class InputFileError(ScreeningError):
         super().__init__(f"{where}: {message}" + (f" {hint}" if hint else ""))
 
 
+class OutputFileError(ScreeningError):
+    """A file cannot be written where the user asked (a missing folder, no permission, a full disk)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}.")
+
+
 class InvalidValue(ScreeningError):
     """A value given by the user is not acceptable (a share of 1.5, an empty user name).
 

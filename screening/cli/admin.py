@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack
+from typing import Any
 
 import click
 
@@ -31,7 +32,7 @@ def copy(app: AppContext, target_url: str, as_json: bool) -> None:
         screening --db postgresql+psycopg://me@server/review copy --to sqlite:///laptop.db --json
     """
     with ExitStack() as stack:
-        bars: list[click._termui_impl.ProgressBar[int]] = []
+        bars: list[Any] = []  # made on the first call, when the total is known
 
         def progress(rows: int, total: int) -> None:
             if not bars:

@@ -4,6 +4,8 @@ the application context (the database) and JSON output."""
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +27,10 @@ class ScreeningCommand(click.Command):
         except ScreeningError as exc:
             raise click.ClickException(describe(exc, ctx)) from exc
         except OperationalError as exc:  # the database cannot be opened or reached: not a bug of ours
+            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+                raise click.ClickException(
+                    "the database is busy: another command has been writing to it for a while (an import?). "
+                    "Nothing from this command was stored; try again in a moment.") from exc
             raise click.ClickException(
                 f"cannot use the database ({exc.orig}); check --db / SCREENING_DB and that it is reachable."
             ) from exc
@@ -61,9 +67,40 @@ class AppContext:
         return self._db
 
 
+# C0 and C1 control characters (but tab and newline) and the Unicode bidirectional overrides: in a
+# title or a note they could move the cursor, recolour or rewrite the terminal, or reorder text
+CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise(text: str) -> str:
+    """Text from records and people made safe to print: control characters shown, not obeyed."""
+    return CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                          else f"\\u{ord(m.group()):04x}", text)
+
+
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` for everything the CLI prints that may hold text from a file or a person."""
+    click.echo(neutralise(message), err=err, nl=nl)
+
+
+def secho(message: str, **styles: Any) -> None:
+    click.secho(neutralise(message), **styles)
+
+
+def _finite(data: Any) -> Any:
+    """NaN and infinities become null: undefined values are null in every JSON we print."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
+
+
 def emit_json(data: Any) -> None:
-    """Exactly one JSON document on stdout; NaN is refused so that undefined values stay null."""
-    click.echo(json.dumps(data, indent=2, allow_nan=False, default=str))
+    """Exactly one JSON document on stdout; undefined values are null, never NaN."""
+    click.echo(json.dumps(_finite(data), indent=2, allow_nan=False, default=str))
 
 
 pass_app = click.make_pass_decorator(AppContext)

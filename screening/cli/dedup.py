@@ -7,9 +7,10 @@ import textwrap
 
 import click
 
-from screening.cli.base import AppContext, emit_json, group, pass_app
+from screening.cli.base import AppContext, echo, emit_json, group, pass_app
 from screening.cli.options import as_option, json_option
-from screening.dedup.service import group_of, merge_records, pending_pairs, record_decision, run_dedup, split_record
+from screening.dedup.service import group_of, pending_pairs
+from screening.review.merges import QueueChanges, answer, deduplicate, merge, split
 from screening.storage.models import Record
 
 SIDE_FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "pub_type")
@@ -30,24 +31,33 @@ def dedup(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     app: AppContext = ctx.obj
-    with app.db.transaction() as session:
-        if as_json:
-            summary = run_dedup(session)
-        else:
-            with click.progressbar(length=100, label="deduplicating", file=sys.stderr) as bar:
-                summary = run_dedup(session, progress=bar.update)
+    with app.db.transaction() as session, click.progressbar(
+            length=100, label="deduplicating", file=sys.stderr, hidden=as_json) as bar:
+        summary, changes = deduplicate(session, progress=bar.update)
     if as_json:
-        emit_json(summary.as_dict())
+        emit_json({**summary.as_dict(), "queues": changes.as_dict()})
         return
     rules = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_rule.items())) or "none"
-    click.echo(f"{summary.records} records: {summary.groups} duplicate groups, {summary.removed} duplicates "
+    echo(f"{summary.records} records: {summary.groups} duplicate groups, {summary.removed} duplicates "
                f"removed ({rules}), {summary.queued} pairs queued for review, {summary.comparisons} comparisons, "
                f"{summary.seconds} s")
     if summary.flagged:
-        click.echo(f"{summary.flagged} duplicates were found after screening had started: they are flagged "
+        echo(f"{summary.flagged} duplicates were found after screening had started: they are flagged "
                    "and keep their decisions (see `screening export --all`, column duplicate_of).")
     if summary.queued:
-        click.echo("review the doubtful pairs with `screening dedup review`.")
+        echo("review the doubtful pairs with `screening dedup review`.")
+    report_queue_changes(changes)
+
+
+def report_queue_changes(changes: QueueChanges) -> None:
+    """Tell the team how screening queues followed the merges (also recorded as set events)."""
+    if changes.changed:
+        echo(f"{changes.changed} queued record(s) were merged into another: the kept record took their place "
+             "(see `screening history`).")
+    decided = sum(map(len, changes.decided.values()))
+    if decided:
+        echo(f"{decided} merged record(s) had been decided already: their decisions are kept; the PI sees them "
+             "flagged (`screening export --all`, columns duplicate_of).")
 
 
 def _cell(rec: Record, name: str) -> str:
@@ -80,25 +90,25 @@ def show(app: AppContext, record_id: int) -> None:
     """
     with app.db.read() as session:
         members = group_of(session, record_id)
-        click.echo(f"group {members[0].id}: {len(members)} record(s); kept #{members[0].id}")
-        click.echo(side_by_side(members[:4]))
+        echo(f"group {members[0].id}: {len(members)} record(s); kept #{members[0].id}")
+        echo(side_by_side(members[:4]))
         for m in members:
             src = m.search_id
             if m.duplicate_of:
                 scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
                                    for k, v in (m.dedup_scores or {}).items())
-                click.echo(f"#{m.id} (search {src}) duplicate of #{m.duplicate_of}: rule {m.dedup_rule}"
+                echo(f"#{m.id} (search {src}) duplicate of #{m.duplicate_of}: rule {m.dedup_rule}"
                            + (f"; {scores}" if scores else "") + (f"; {m.dedup_flag}" if m.dedup_flag else ""))
             else:
-                click.echo(f"#{m.id} (search {src}) kept")
+                echo(f"#{m.id} (search {src}) kept")
 
 
 @dedup.command("split")
 @click.argument("record_id", type=int)
-@as_option(help="Who decides (recorded with the split).")
+@as_option(required=True, help="The PI or admin who decides (recorded with the split).")
 @click.option("--note", help="Why (recorded).")
 @pass_app
-def split(app: AppContext, record_id: int, actor: str | None, note: str | None) -> None:
+def split_cmd(app: AppContext, record_id: int, actor: str, note: str | None) -> None:
     """Take RECORD_ID out of its duplicate group (recorded; later passes respect it).
 
     \b
@@ -106,17 +116,18 @@ def split(app: AppContext, record_id: int, actor: str | None, note: str | None) 
         screening dedup split 123 --as ann --note "erratum, not the article"
     """
     with app.db.transaction() as session:
-        n = split_record(session, record_id, by=actor, note=note)
-    click.echo(f"record {record_id} split from {n} record(s); later passes keep it apart")
+        n, changes = split(session, record_id, by=actor, note=note)
+    echo(f"record {record_id} split from {n} record(s); later passes keep it apart")
+    report_queue_changes(changes)
 
 
 @dedup.command("merge")
 @click.argument("a", type=int)
 @click.argument("b", type=int)
-@as_option(help="Who decides (recorded with the merge).")
+@as_option(required=True, help="The PI or admin who decides (recorded with the merge).")
 @click.option("--note", help="Why (recorded).")
 @pass_app
-def merge(app: AppContext, a: int, b: int, actor: str | None, note: str | None) -> None:
+def merge_cmd(app: AppContext, a: int, b: int, actor: str, note: str | None) -> None:
     """Declare records A and B duplicates (recorded; later passes respect it).
 
     \b
@@ -124,14 +135,15 @@ def merge(app: AppContext, a: int, b: int, actor: str | None, note: str | None) 
         screening dedup merge 123 456 --as ann
     """
     with app.db.transaction() as session:
-        merge_records(session, a, b, by=actor, note=note)
-    click.echo(f"records {a} and {b} merged; later passes keep them together")
+        changes = merge(session, a, b, by=actor, note=note)
+    echo(f"records {a} and {b} merged; later passes keep them together")
+    report_queue_changes(changes)
 
 
 @dedup.command("review")
-@as_option(help="Who decides (recorded with each answer).")
+@as_option(required=True, help="The PI or admin who decides (recorded with each answer).")
 @pass_app
-def review(app: AppContext, actor: str | None) -> None:
+def review(app: AppContext, actor: str) -> None:
     """Work the queue of doubtful pairs: y = duplicates, n = not, s = skip, q = quit.
 
     \b
@@ -141,15 +153,15 @@ def review(app: AppContext, actor: str | None) -> None:
     with app.db.transaction() as session:
         pairs = [(p.record_a, p.record_b, dict(p.scores)) for p in pending_pairs(session)]
     if not pairs:
-        click.echo("no pairs are waiting for review.")
+        echo("no pairs are waiting for review.")
         return
     answered = 0
     for i, (a, b, scores) in enumerate(pairs, 1):
         with app.db.transaction() as session:
             ra, rb = session.get_one(Record, a), session.get_one(Record, b)
-            click.echo(f"\npair {i} of {len(pairs)}: " + ", ".join(
+            echo(f"\npair {i} of {len(pairs)}: " + ", ".join(
                 f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items()))
-            click.echo(side_by_side([ra, rb]))
+            echo(side_by_side([ra, rb]))
         key = click.prompt("duplicates? [y]es / [n]o / [s]kip / [q]uit", type=click.Choice(list("ynsq")),
                            show_choices=False)
         if key == "q":
@@ -157,12 +169,13 @@ def review(app: AppContext, actor: str | None) -> None:
         if key == "s":
             continue
         with app.db.transaction() as session:  # each answer is its own transaction: nothing is lost on quit
-            record_decision(session, a, b, "merge" if key == "y" else "split", by=actor)
+            answer(session, a, b, key == "y", by=actor)
             answered += 1
     if answered:
         with app.db.transaction() as session:
-            run_dedup(session)  # groups are recomputed with the answers as constraints
-    click.echo(f"{answered} pair(s) decided.")
+            _, changes = deduplicate(session)  # groups are recomputed with the answers as constraints
+        report_queue_changes(changes)
+    echo(f"{answered} pair(s) decided.")
 
 
 COMMANDS = [dedup]

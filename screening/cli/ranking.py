@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from screening.cli.base import AppContext, command, emit_json, pass_app
+from screening.cli.base import AppContext, command, echo, emit_json, pass_app
 from screening.cli.options import json_option
 from screening.prioritise.models import MODELS
 from screening.prioritise.service import progress as get_progress
@@ -34,7 +34,7 @@ def rank(app: AppContext, set_name: str, model: str | None, seed: int, as_json: 
     if as_json:
         emit_json(res.as_dict())
     else:
-        click.echo(f"{res.set}: trained {res.model} on {res.labelled} decisions ({res.included} included), "
+        echo(f"{res.set}: trained {res.model} on {res.labelled} decisions ({res.included} included), "
                    f"scored {res.scored} records in {res.seconds} s")
 
 
@@ -62,19 +62,19 @@ def progress(app: AppContext, set_name: str, recall_target: float, alpha: float,
     if as_json:
         emit_json(est.as_dict())
         return
-    click.echo(f"{set_name}: {est.screened} of {est.total} records decided, {est.relevant_found} included")
+    echo(f"{set_name}: {est.screened} of {est.total} records decided, {est.relevant_found} included")
     if est.estimated_recall is not None and est.recall_interval is not None:
         lo, hi = est.recall_interval
-        click.echo(f"  estimated recall {est.estimated_recall:.1%} (95% interval {lo:.1%} to {hi:.1%}); "
+        echo(f"  estimated recall {est.estimated_recall:.1%} (95% interval {lo:.1%} to {hi:.1%}); "
                    f"estimated relevant records in all {est.estimated_relevant:.0f}")
     p = "n/a" if est.p_value is None else f"{est.p_value:.4f}"
     verdict = "you may stop" if est.can_stop else "keep screening"
-    click.echo(f"  stopping test (Callaghan & Mueller-Hansen 2020), H0 recall < {recall_target:.0%}: p = {p}: "
+    echo(f"  stopping test (Callaghan & Mueller-Hansen 2020), H0 recall < {recall_target:.0%}: p = {p}: "
                f"{verdict} (confidence {est.confidence:.0%})")
-    click.echo(f"  heuristic: {est.excludes_in_a_row} excludes in a row (threshold {est.heuristic_n}): "
+    echo(f"  heuristic: {est.excludes_in_a_row} excludes in a row (threshold {est.heuristic_n}): "
                + ("reached" if est.heuristic_stop else "not reached") + " - no guarantee on recall")
     if plot:
-        click.echo(f"  recall curve written to {plot}")
+        echo(f"  recall curve written to {plot}")
 
 
 def _fmt(v: float | None) -> str:
@@ -96,7 +96,7 @@ def simulate(file: str, label_column: str, seed: int, out: str, model: str | Non
         screening simulate labelled.csv --label-column label_included --seed 1 --out order.csv
     """
     res = simulate_file(file, label_column, seed, out, model=model)
-    click.echo(f"{len(res.order)} records, {sum(res.labels)} relevant, {res.retrains} retrains, {res.seconds:.2f} s: "
+    echo(f"{len(res.order)} records, {sum(res.labels)} relevant, {res.retrains} retrains, {res.seconds:.2f} s: "
                f"WSS@95 {_fmt(res.wss95)}%, recall at 10% {_fmt(res.recall10)}%, at 20% {_fmt(res.recall20)}%, "
                f"ATD {_fmt(res.atd)}%")
 

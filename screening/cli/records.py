@@ -7,11 +7,12 @@ import sys
 
 import click
 
-from screening.cli.base import AppContext, command, emit_json, group, pass_app
+from screening.cli.base import AppContext, command, echo, emit_json, group, pass_app
 from screening.cli.options import json_option
 from screening.records import searches
 from screening.records.ingest import import_files
 from screening.reports.export import EXPORT_FORMATS, export_records
+from screening.reports.output import atomic_write
 from screening.storage.db import database_url, upgrade
 
 
@@ -26,7 +27,7 @@ def init(app: AppContext) -> None:
     """
     url = database_url(app.db_url)
     upgrade(url)
-    click.echo(f"database ready: {url}")
+    echo(f"database ready: {url}")
 
 
 @group()
@@ -80,7 +81,7 @@ def search_add(app: AppContext, name: str | None, database: str | None, interfac
     if as_json:
         emit_json(out)
     else:
-        click.echo(f"search {out['name']} added ({out['database']}"
+        echo(f"search {out['name']} added ({out['database']}"
                    + (f", {out['interface']}" if out["interface"] else "") + ")")
 
 
@@ -100,14 +101,14 @@ def search_list(app: AppContext, as_json: bool) -> None:
         emit_json([r.as_dict() for r in rows])
         return
     if not rows:
-        click.echo("no searches yet: add one with `screening search add`.")
+        echo("no searches yet: add one with `screening search add`.")
         return
-    click.echo(f"{'search':24} {'database':12} {'interface':12} {'searched':10} {'reported':>8} "
+    echo(f"{'search':24} {'database':12} {'interface':12} {'searched':10} {'reported':>8} "
                f"{'imported':>8} {'kept':>8}")
     for r in rows:
         flag = "  MISMATCH" if r.mismatch else ""
         reported = "-" if r.hits_reported is None else str(r.hits_reported)
-        click.echo(f"{r.name:24} {r.database:12} {(r.interface or '-'):12} {(r.searched or '-'):10} "
+        echo(f"{r.name:24} {r.database:12} {(r.interface or '-'):12} {(r.searched or '-'):10} "
                    f"{reported:>8} {r.imported:>8} {r.kept:>8}{flag}")
 
 
@@ -132,12 +133,12 @@ def import_(app: AppContext, files: tuple[str, ...], search_name: str, as_json: 
         return
     for f in report.files:
         if f.skipped:
-            click.echo(f"{f.path}: already imported into {report.search} ({f.records} records); nothing to do")
+            echo(f"{f.path}: already imported into {report.search} ({f.records} records); nothing to do")
         else:
-            click.echo(f"{f.path}: {f.records} records ({f.format}, {f.encoding})")
+            echo(f"{f.path}: {f.records} records ({f.format}, {f.encoding})")
         for w in f.warnings:
-            click.echo(f"  warning: {w}", err=True)
-    click.echo(f"imported {report.records} records into search {report.search}")
+            echo(f"  warning: {w}", err=True)
+    echo(f"imported {report.records} records into search {report.search}")
 
 
 @command()
@@ -158,10 +159,10 @@ def export(app: AppContext, fmt: str, out: str | None, all_records: bool, set_na
     """
     with app.db.read() as session:
         if out:
-            with open(out, "w", encoding="utf-8", newline="") as fh:
+            with atomic_write(out) as fh:
                 n = export_records(session, fh, fmt, all_records=all_records, set_name=set_name,
                                    included=included)
-            click.echo(f"wrote {n} records to {out}", err=True)
+            echo(f"wrote {n} records to {out}", err=True)
         else:
             export_records(session, sys.stdout, fmt, all_records=all_records,
                            set_name=set_name, included=included)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import click
-
-from screening.cli.base import AppContext, group, pass_app
+from screening.cli.base import AppContext, echo, group, pass_app
 from screening.cli.options import format_option
 from screening.reports.table3 import FORMATS as TABLE3_FORMATS
 from screening.reports.table3 import render_table3, table3
@@ -31,7 +29,7 @@ def report_sets(app: AppContext, fmt: str) -> None:
         screening report sets --format csv > table3.csv
     """
     with app.db.read() as s:
-        click.echo(render_table3(table3(s), fmt), nl=False)
+        echo(render_table3(table3(s), fmt), nl=False)
 
 
 COMMANDS = [report]

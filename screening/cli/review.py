@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from screening.cli.base import AppContext, command, emit_json, group, pass_app
+from screening.cli.base import AppContext, command, echo, emit_json, group, pass_app
 from screening.cli.options import as_option, format_option, json_option, set_option
 from screening.cli.params import WEIGHTS
 from screening.cli.stats import format_agreement
@@ -39,16 +39,15 @@ def queue(app: AppContext, actor: str, set_name: str | None, include_done: bool,
     Example:
         screening queue --as alice --set access --json
     """
-    with app.db.transaction() as s:
-        items = screening_queue(s, actor, set_name=set_name, include_done=include_done)
+    items = screening_queue(app.db, actor, set_name=set_name, include_done=include_done)
     if as_json:
         emit_json([it.as_dict() for it in items])
         return
     for it in items:
         where = f"batch {it.batch}" if it.batch else "single"
         score = f" score {it.score:.2f}" if it.score is not None else ""
-        click.echo(f"{it.record_id:>7} [{it.set}, {where}{score}] {(it.title or '')[:90]}")
-    click.echo(f"{len(items)} record(s) to screen")
+        echo(f"{it.record_id:>7} [{it.set}, {where}{score}] {(it.title or '')[:90]}")
+    echo(f"{len(items)} record(s) to screen")
 
 
 @command()
@@ -69,7 +68,7 @@ def decide(app: AppContext, actor: str, record_id: int, decision: str, reason: s
     """
     with app.db.transaction() as s:
         record_decision(s, actor, record_id, decision, reason=reason, note=note, set_name=set_name)
-    click.echo(f"{actor}: record {record_id} {decision}")
+    echo(f"{actor}: record {record_id} {decision}")
 
 
 @command()
@@ -86,7 +85,7 @@ def undo(app: AppContext, actor: str, set_name: str | None) -> None:
     with app.db.transaction() as s:
         d = retract_last(s, actor, set_name=set_name)
         msg = f"withdrew your {d.decision} on record {d.record_id}" if d else "nothing to undo"
-    click.echo(msg)
+    echo(msg)
 
 
 @group()
@@ -112,7 +111,7 @@ def decisions_import(app: AppContext, file: str, set_name: str | None) -> None:
     """
     with app.db.transaction() as s:
         n = import_decisions(s, file, set_name=set_name)
-    click.echo(f"imported {n} decisions")
+    echo(f"imported {n} decisions")
 
 
 @command()
@@ -134,27 +133,31 @@ def conflicts(app: AppContext, set_name: str, actor: str, as_json: bool) -> None
         return
     for c in items:
         ds = "; ".join(f"{d.user}: {d.decision}" + (f" ({d.reason})" if d.reason else "") for d in c.decisions)
-        click.echo(f"{c.record_id:>7} batch {c.batch or '-'}: {(c.title or '')[:70]} | {ds}")
-    click.echo(f"{len(items)} conflict(s)")
+        echo(f"{c.record_id:>7} batch {c.batch or '-'}: {(c.title or '')[:70]} | {ds}")
+    echo(f"{len(items)} conflict(s)")
 
 
 @command()
 @as_option(required=True)
 @click.argument("record_id", type=int)
 @click.argument("decision", type=click.Choice(FINAL))
-@click.option("--note", help="Why (recorded with the final decision).")
+@click.option("--note", help="A note for the debrief (recorded with the final decision).")
+@click.option("--override", metavar="REASON",
+              help="Decide a record that is not waiting for the PI (no conflict or maybe): the reason is recorded.")
 @set_option()
 @pass_app
-def resolve(app: AppContext, actor: str, record_id: int, decision: str, note: str | None, set_name: str | None) -> None:
-    """The PI's final decision on a record (PI only).
+def resolve(app: AppContext, actor: str, record_id: int, decision: str, note: str | None, override: str | None,
+            set_name: str | None) -> None:
+    """The PI's final decision on a conflict, a maybe or a flagged record (PI only).
 
     \b
     Example:
         screening resolve --as pat 48 include --note "primary study"
+        screening resolve --as pat 51 exclude --override "debrief: a review, not a primary study"
     """
     with app.db.transaction() as s:
-        do_resolve(s, actor, record_id, decision, note=note, set_name=set_name)
-    click.echo(f"record {record_id}: final decision {decision} by {actor}")
+        do_resolve(s, actor, record_id, decision, note=note, set_name=set_name, override=override)
+    echo(f"record {record_id}: final decision {decision} by {actor}")
 
 
 @command()
@@ -176,7 +179,7 @@ def history(app: AppContext, record_id: int, actor: str | None, as_json: bool) -
         return
     for e in events:
         extra = (f"; reason {e.reason}" if e.reason else "") + (f"; note {e.note}" if e.note else "")
-        click.echo(f"{e.at} {e.set} {e.user} {e.kind} ({e.phase}): {e.decision}{extra}")
+        echo(f"{e.at} {e.set} {e.user} {e.kind} ({e.phase}): {e.decision}{extra}")
 
 
 @command()
@@ -199,16 +202,17 @@ def phase(app: AppContext, set_name: str, phase_name: str, actor: str, force: bo
     with app.db.transaction() as s:
         res = move_to_single(s, set_name, actor, force=force, reason=reason, weights=weights)
     loads = ", ".join(f"{k} {v}" for k, v in res.assigned.items())
-    click.echo(f"set {set_name} is in single screening" + (" (forced)" if res.forced else "") + f": {loads}")
+    echo(f"set {set_name} is in single screening" + (" (forced)" if res.forced else "") + f": {loads}")
     for r in res.reasons:
-        click.echo(f"  {r}")
+        echo(f"  {r}")
 
 
 @command()
 @click.argument("set_name")
+@as_option(help="Who is looking: a PI outside a pair sees its conflicts before the pair has finished.")
 @json_option
 @pass_app
-def status(app: AppContext, set_name: str, as_json: bool) -> None:
+def status(app: AppContext, set_name: str, actor: str | None, as_json: bool) -> None:
     """Progress per batch and screener (counts only: nobody's decisions are shown).
 
     \b
@@ -216,17 +220,17 @@ def status(app: AppContext, set_name: str, as_json: bool) -> None:
         screening status access --json
     """
     with app.db.read() as s:
-        st = set_status(s, set_name)
+        st = set_status(s, set_name, actor)
     if as_json:
         emit_json(st)
         return
-    click.echo(f"set {st['set']}: {st['records']} records, {st['phase']} phase")
+    echo(f"set {st['set']}: {st['records']} records, {st['phase']} phase")
     for b in st["batches"]:
         prog = ", ".join(f"{u} {n}/{b['records']}" for u, n in b["progress"].items())
-        click.echo(f"  batch {b['batch']:>3} ({' + '.join(b['pair'])}): {prog} - {b['state']}"
+        echo(f"  batch {b['batch']:>3} ({' + '.join(b['pair'])}): {prog} - {b['state']}"
                    + (f", {b['conflicts_open']} conflict(s) open" if b["conflicts_open"] else ""))
     for u, p in st["screeners"].items():
-        click.echo(f"  {u}: test {p['test_done']}/{p['test_assigned']}, "
+        echo(f"  {u}: test {p['test_done']}/{p['test_assigned']}, "
                    f"single {p['single_done']}/{p['single_assigned']}")
 
 
@@ -237,8 +241,10 @@ def status(app: AppContext, set_name: str, as_json: bool) -> None:
               help="One entry per batch, pair, screener, or for the whole set.")
 @json_option
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write kappa and AC1 per batch as a PNG.")
+@as_option(help="Who is looking: a PI outside a pair sees its batch before the pair has finished.")
 @pass_app
-def agreement_cmd(app: AppContext, set_name: str, batch: int | None, by: str, as_json: bool, plot: str | None) -> None:
+def agreement_cmd(app: AppContext, set_name: str, batch: int | None, by: str, as_json: bool, plot: str | None,
+                  actor: str | None) -> None:
     """Inter-rater agreement of the test sample, per batch, pair, screener or set.
 
     \b
@@ -247,9 +253,9 @@ def agreement_cmd(app: AppContext, set_name: str, batch: int | None, by: str, as
         screening agreement access --plot kappa.png
     """
     with app.db.read() as s:
-        entries = agreement_by(s, set_name, by, batch)
+        entries = agreement_by(s, set_name, by, batch, actor)
         rule = gate_rule(get_set(s, set_name))
-        per_batch = entries if by == "batch" else agreement_by(s, set_name, "batch")
+        per_batch = entries if by == "batch" else agreement_by(s, set_name, "batch", None, actor)
     if plot:
         plot_agreement(per_batch, rule, plot)
     if as_json:
@@ -259,11 +265,11 @@ def agreement_cmd(app: AppContext, set_name: str, batch: int | None, by: str, as
         label = (f"batch {e['batch']} ({' + '.join(e['pair'])}): " if by == "batch" else
                  f"pair {' + '.join(e['pair'])}: " if by == "pair" else
                  f"{e['screener']} (with partners): " if by == "screener" else f"set {e['set']}: ")
-        click.echo(format_agreement(e, label))
+        echo(format_agreement(e, label))
         if by == "screener":
-            click.echo(format_agreement(e["with_final"], f"{e['screener']} (with final decisions): "))
+            echo(format_agreement(e["with_final"], f"{e['screener']} (with final decisions): "))
     if plot:
-        click.echo(f"plot written to {plot}")
+        echo(f"plot written to {plot}")
 
 
 @command()
@@ -282,9 +288,9 @@ def gate(app: AppContext, set_name: str, as_json: bool) -> None:
     if as_json:
         emit_json(res.as_dict())
         return
-    click.echo(f"gate of {set_name}: {'MET' if res.met else 'not met'}")
+    echo(f"gate of {set_name}: {'MET' if res.met else 'not met'}")
     for r in res.reasons:
-        click.echo(f"  {r}")
+        echo(f"  {r}")
 
 
 @command()
@@ -302,7 +308,7 @@ def debrief(app: AppContext, set_name: str, batch: int, actor: str | None, fmt: 
     """
     with app.db.read() as s:
         items = get_debrief(s, set_name, batch, actor)
-    click.echo(render_debrief(items, fmt, set_name=set_name, batch=batch), nl=False)
+    echo(render_debrief(items, fmt, set_name=set_name, batch=batch), nl=False)
 
 
 COMMANDS = [queue, decide, undo, decisions, conflicts, resolve, history, phase, status, agreement_cmd, gate, debrief]

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from screening.agreement import agreement_from_csv
-from screening.cli.base import emit_json, group
+from screening.cli.base import echo, emit_json, group
 from screening.cli.options import json_option
 
 
@@ -63,7 +63,7 @@ def stats_agreement(file: str, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(format_agreement(result))
+        echo(format_agreement(result))
 
 
 COMMANDS = [stats]

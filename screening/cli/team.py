@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from screening.cli.base import AppContext, command, emit_json, group, pass_app
+from screening.cli.base import AppContext, command, echo, emit_json, group, pass_app
 from screening.cli.options import as_option, json_option
 from screening.cli.params import PAIRS
 from screening.review.gate import STATISTICS, set_gate
 from screening.review.sampling import draw_sample
 from screening.review.sets import add_hand_record, add_records, create_set, set_criteria, summarise_sets
-from screening.review.users import ROLES, add_user, list_users
+from screening.team.users import ROLES, add_user, list_users
 
 
 @group()
@@ -28,17 +28,19 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True,
               help="screener (screens), pi (resolves conflicts, runs the review) or admin (manages the team).")
+@as_option(help="The admin adding them: needed once the team has an admin (the first admin needs none).")
 @pass_app
-def user_add(app: AppContext, name: str, role: str) -> None:
+def user_add(app: AppContext, name: str, role: str, actor: str | None) -> None:
     """Add a screener, a PI or an admin (information specialist).
 
     \b
     Example:
-        screening user add pat --role pi
+        screening user add ann --role admin
+        screening user add pat --role pi --as ann
     """
     with app.db.transaction() as s:
-        add_user(s, name, role)
-    click.echo(f"user {name} added ({role})")
+        add_user(s, name, role, actor=actor)
+    echo(f"user {name} added ({role})")
 
 
 @user.command("list")
@@ -57,7 +59,7 @@ def user_list(app: AppContext, as_json: bool) -> None:
         emit_json(rows)
     else:
         for r in rows:
-            click.echo(f"{r['name']:20} {r['role']}")
+            echo(f"{r['name']:20} {r['role']}")
 
 
 @group("set")
@@ -79,10 +81,10 @@ def set_() -> None:
 @click.option("--criteria", help="Eligibility criteria, shown while screening.")
 @click.option("--criteria-file", type=click.Path(exists=True, dir_okay=False),
               help="A file holding the eligibility criteria.")
-@as_option()
+@as_option(required=True, help="The PI or admin acting (recorded).")
 @pass_app
 def set_create(app: AppContext, name: str, searches: tuple[str, ...], all_records: bool, criteria: str | None,
-               criteria_file: str | None, actor: str | None) -> None:
+               criteria_file: str | None, actor: str) -> None:
     """Create a set from searches (or --all kept records).
 
     \b
@@ -95,7 +97,7 @@ def set_create(app: AppContext, name: str, searches: tuple[str, ...], all_record
             criteria = fh.read()
     with app.db.transaction() as s:
         _, n = create_set(s, name, searches=list(searches), all_records=all_records, criteria=criteria, actor=actor)
-    click.echo(f"set {name} created with {n} records")
+    echo(f"set {name} created with {n} records")
 
 
 @set_.command("add")
@@ -103,9 +105,9 @@ def set_create(app: AppContext, name: str, searches: tuple[str, ...], all_record
 @click.option("--record", "records", type=int, multiple=True, required=True, metavar="ID",
               help="A record id to add (repeatable).")
 @click.option("--source", required=True, help='Where they came from: "grey literature", "citation chasing".')
-@as_option()
+@as_option(required=True, help="The PI or admin acting (recorded).")
 @pass_app
-def set_add(app: AppContext, name: str, records: tuple[int, ...], source: str, actor: str | None) -> None:
+def set_add(app: AppContext, name: str, records: tuple[int, ...], source: str, actor: str) -> None:
     """Add existing records to a set by hand.
 
     \b
@@ -114,7 +116,7 @@ def set_add(app: AppContext, name: str, records: tuple[int, ...], source: str, a
     """
     with app.db.transaction() as s:
         n = add_records(s, name, list(records), source=source, actor=actor)
-    click.echo(f"{n} record(s) added to {name}")
+    echo(f"{n} record(s) added to {name}")
 
 
 @set_.command("add-record")
@@ -126,10 +128,10 @@ def set_add(app: AppContext, name: str, records: tuple[int, ...], source: str, a
 @click.option("--journal", help="Journal or other source.")
 @click.option("--doi", help="DOI, if it has one.")
 @click.option("--abstract", help="The abstract, if any.")
-@as_option()
+@as_option(required=True, help="The PI or admin acting (recorded).")
 @pass_app
 def set_add_record(app: AppContext, name: str, title: str, source: str, authors: tuple[str, ...], year: int | None,
-                   journal: str | None, doi: str | None, abstract: str | None, actor: str | None) -> None:
+                   journal: str | None, doi: str | None, abstract: str | None, actor: str) -> None:
     """Create a record found outside the searches and add it to a set.
 
     \b
@@ -141,7 +143,7 @@ def set_add_record(app: AppContext, name: str, title: str, source: str, authors:
         rec = add_hand_record(s, name, title=title, source=source, authors=list(authors), year=year,
                               journal=journal, doi=doi, abstract=abstract, actor=actor)
         rid = rec.id
-    click.echo(f"record {rid} added to {name} ({source})")
+    echo(f"record {rid} added to {name} ({source})")
 
 
 @set_.command("list")
@@ -160,16 +162,16 @@ def set_list(app: AppContext, as_json: bool) -> None:
         emit_json(rows)
     else:
         for r in rows:
-            click.echo(f"{r['name']:20} {r['records']:>7} records ({r['by_hand']} by hand), "
+            echo(f"{r['name']:20} {r['records']:>7} records ({r['by_hand']} by hand), "
                        f"{r['sampled']} in the test sample, {r['phase']} phase")
 
 
 @set_.command("criteria")
 @click.argument("name")
 @click.argument("text")
-@as_option()
+@as_option(required=True, help="The PI or admin acting (recorded).")
 @pass_app
-def set_criteria_cmd(app: AppContext, name: str, text: str, actor: str | None) -> None:
+def set_criteria_cmd(app: AppContext, name: str, text: str, actor: str) -> None:
     """Store a set's eligibility criteria (the change is recorded).
 
     \b
@@ -178,7 +180,7 @@ def set_criteria_cmd(app: AppContext, name: str, text: str, actor: str | None) -
     """
     with app.db.transaction() as s:
         set_criteria(s, name, text, actor=actor)
-    click.echo(f"criteria of {name} updated")
+    echo(f"criteria of {name} updated")
 
 
 @set_.command("gate")
@@ -187,10 +189,10 @@ def set_criteria_cmd(app: AppContext, name: str, text: str, actor: str | None) -
 @click.option("--threshold", type=float, help="The value the statistic must reach.")
 @click.option("--min-items", type=int, help="At least this many items screened in pairs.")
 @click.option("--last", "last_k", type=int, help="Judge the last K batches as well as the whole sample (default 1).")
-@as_option()
+@as_option(required=True, help="The PI or admin acting (recorded).")
 @pass_app
 def set_gate_cmd(app: AppContext, name: str, statistic: str | None, threshold: float | None, min_items: int | None,
-                 last_k: int | None, actor: str | None) -> None:
+                 last_k: int | None, actor: str) -> None:
     """Change the agreement gate of a set (recorded).
 
     \b
@@ -201,7 +203,7 @@ def set_gate_cmd(app: AppContext, name: str, statistic: str | None, threshold: f
                                 ("last_k", last_k)) if v is not None}
     with app.db.transaction() as s:
         rule = set_gate(s, name, change, actor=actor)
-    click.echo(f"gate of {name}: {rule.statistic} >= {rule.threshold} on the last {rule.last_k} batch(es) and the "
+    echo(f"gate of {name}: {rule.statistic} >= {rule.threshold} on the last {rule.last_k} batch(es) and the "
                f"whole sample, at least {rule.min_items} items")
 
 
@@ -214,10 +216,10 @@ def set_gate_cmd(app: AppContext, name: str, statistic: str | None, threshold: f
 @click.option("--pairs", type=PAIRS, required=True, help="Screener pairs, e.g. a+b,a+c,b+c.")
 @click.option("--seed", type=int, required=True, help="Stored with the sample: same seed, same sample.")
 @click.option("--extend", is_flag=True, help="Draw more records into the existing sample.")
-@as_option()
+@as_option(required=True, help="The PI or admin acting (recorded).")
 @pass_app
 def sample(app: AppContext, set_name: str, share: float | None, size: int | None, batches: int | None,
-           batch_size: int, pairs: list[tuple[str, str]], seed: int, extend: bool, actor: str | None) -> None:
+           batch_size: int, pairs: list[tuple[str, str]], seed: int, extend: bool, actor: str) -> None:
     """Draw the test-screening sample of a set, cut into batches for the pairs.
 
     \b
@@ -229,9 +231,9 @@ def sample(app: AppContext, set_name: str, share: float | None, size: int | None
     with app.db.transaction() as s:
         res = draw_sample(s, set_name, pairs=pairs, seed=seed, batch_size=batch_size,
                           share=share, size=size, batches=batches, extend=extend, actor=actor)
-    click.echo(f"sampled {res.size} records of {set_name} (seed {res.seed}) in {len(res.batches)} batches:")
+    echo(f"sampled {res.size} records of {set_name} (seed {res.seed}) in {len(res.batches)} batches:")
     for number, a, b, n in res.batches:
-        click.echo(f"  batch {number}: {a} + {b}, {n} records")
+        echo(f"  batch {number}: {a} + {b}, {n} records")
 
 
 COMMANDS = [user, set_, sample]

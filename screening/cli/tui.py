@@ -11,7 +11,7 @@ import textwrap
 
 import click
 
-from screening.cli.base import AppContext, command, pass_app
+from screening.cli.base import AppContext, command, echo, pass_app, secho
 from screening.cli.options import as_option, set_option
 from screening.prioritise.service import screening_queue
 from screening.review.conflicts import conflicts, resolve
@@ -25,15 +25,15 @@ WIDTH = 100
 
 
 def read_key(prompt: str) -> str:
-    click.echo(prompt, nl=False)
+    echo(prompt, nl=False)
     if sys.stdin.isatty():
         key = click.getchar()
-        click.echo(key)
+        echo(key)
         return key.lower()
     line = sys.stdin.readline()
     if not line:
         return "q"
-    click.echo(line.strip())
+    echo(line.strip())
     return (line.strip()[:1] or " ").lower()
 
 
@@ -43,19 +43,19 @@ def read_text(prompt: str) -> str:
 
 def show_record(title: str | None, authors: list[str], year: int | None, journal: str | None,
                 abstract: str | None, keywords: list[str], criteria: str | None, progress: str) -> None:
-    click.echo("\n" + "=" * WIDTH)
-    click.echo(progress)
-    click.echo("-" * WIDTH)
-    click.secho(textwrap.fill(title or "(no title)", WIDTH), bold=True)
+    echo("\n" + "=" * WIDTH)
+    echo(progress)
+    echo("-" * WIDTH)
+    secho(textwrap.fill(title or "(no title)", WIDTH), bold=True)
     names = "; ".join(authors[:8]) + (" et al." if len(authors) > 8 else "")
-    click.echo(f"{names} ({year or 'n.d.'}) {journal or ''}")
-    click.echo("")
-    click.echo(textwrap.fill(abstract or "(no abstract)", WIDTH))
+    echo(f"{names} ({year or 'n.d.'}) {journal or ''}")
+    echo("")
+    echo(textwrap.fill(abstract or "(no abstract)", WIDTH))
     if keywords:
-        click.echo("\nKeywords: " + "; ".join(keywords[:20]))
+        echo("\nKeywords: " + "; ".join(keywords[:20]))
     if criteria:
-        click.echo("\nCriteria: " + textwrap.shorten(criteria, 400))
-    click.echo("-" * WIDTH)
+        echo("\nCriteria: " + textwrap.shorten(criteria, 400))
+    echo("-" * WIDTH)
 
 
 @command()
@@ -73,14 +73,19 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
     reason = note = None
     skipped: set[int] = set()
     while True:
-        with app.db.transaction() as s:
-            everything = screening_queue(s, actor, set_name=set_name, include_done=True)
-            todo = [it for it in everything if it.my_decision is None and it.record_id not in skipped]
-            if not todo:
-                click.echo(f"\nnothing left to screen for {actor}" + (f" in {set_name}" if set_name else "")
-                           + f"; {decided} decision(s) this session.")
-                return
-            item = todo[0]
+        everything = screening_queue(app.db, actor, set_name=set_name, include_done=True)
+        todo = [it for it in everything if it.my_decision is None and it.record_id not in skipped]
+        if not todo:
+            left = sum(it.my_decision is None for it in everything)
+            where = f" in {set_name}" if set_name else ""
+            if left:
+                echo(f"\nno more records this session: the {left} you skipped remain in your queue{where}; "
+                     f"{decided} decision(s) this session.")
+            else:
+                echo(f"\nnothing left to screen for {actor}{where}; {decided} decision(s) this session.")
+            return
+        item = todo[0]
+        with app.db.read() as s:
             criteria = get_set(s, item.set).criteria
         show_record(item.title, item.authors, item.year, item.journal, item.abstract, item.keywords, criteria,
                     f"{item.set}: {progress_of(everything, item).describe()}")
@@ -100,17 +105,19 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
             elif key == "u":
                 with app.db.transaction() as s:
                     d = retract_last(s, actor, set_name=set_name)
-                click.echo(f"withdrew your {d.decision} on record {d.record_id}" if d else "nothing to undo")
+                echo(f"withdrew your {d.decision} on record {d.record_id}" if d else "nothing to undo")
                 skipped.clear()
+                reason = note = None  # typed for this record: never carried to another
                 break
             elif key == "s":
                 skipped.add(item.record_id)
+                reason = note = None
                 break
             elif key == "q":
-                click.echo(f"{decided} decision(s) this session; the rest waits in your queue.")
+                echo(f"{decided} decision(s) this session; the rest waits in your queue.")
                 return
             else:
-                click.echo("unknown key")
+                echo("unknown key")
 
 
 @command()
@@ -129,9 +136,14 @@ def adjudicate(app: AppContext, actor: str, set_name: str) -> None:
     note = None
     while True:
         with app.db.transaction() as s:
-            items = [c for c in conflicts(s, set_name, actor) if c.record_id not in skipped]
+            everything = conflicts(s, set_name, actor)
+            items = [c for c in everything if c.record_id not in skipped]
             if not items:
-                click.echo(f"no conflicts left in {set_name}; {resolved} resolved this session.")
+                if everything:
+                    echo(f"no more conflicts this session: the {len(everything)} you skipped remain in {set_name}; "
+                         f"{resolved} resolved this session.")
+                else:
+                    echo(f"no conflicts left in {set_name}; {resolved} resolved this session.")
                 return
             c = items[0]
             rec = s.get(Record, c.record_id)
@@ -139,7 +151,7 @@ def adjudicate(app: AppContext, actor: str, set_name: str) -> None:
             shown = (rec.title, list(rec.authors or []), rec.year, rec.journal, rec.abstract, list(rec.keywords or []))
         show_record(*shown, None, f"{set_name}: conflict 1 of {len(items)} (batch {c.batch or '-'})")
         for d in c.decisions:
-            click.echo(f"  {d.user}: {d.decision}" + (f" - {d.reason}" if d.reason else "")
+            echo(f"  {d.user}: {d.decision}" + (f" - {d.reason}" if d.reason else "")
                        + (f" [{d.note}]" if d.note else ""))
         while True:
             key = read_key("[i]nclude  [e]xclude  [n]ote  [s]kip  [q]uit > ")
@@ -154,9 +166,10 @@ def adjudicate(app: AppContext, actor: str, set_name: str) -> None:
                 note = read_text("note") or None
             elif key == "s":
                 skipped.add(c.record_id)
+                note = None  # typed for this conflict: never carried to another
                 break
             elif key == "q":
-                click.echo(f"{resolved} resolved this session.")
+                echo(f"{resolved} resolved this session.")
                 return
 
 

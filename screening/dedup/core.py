@@ -10,17 +10,26 @@ The rules, in the order they run (each says what it is for):
    title prefix, title suffix, first author + year, year + volume + first page, and the two
    rarest title words. Blocks larger than ``MAX_BLOCK`` are skipped (they carry no signal), so
    comparisons grow about linearly with the number of records.
-3. **Vetoes** (the classic false positives): an erratum/comment/reply against the article;
-   a conference abstract against the full paper; both DOIs present and different (updated
-   Cochrane reviews, "pub2"); years more than one apart (one year is allowed: e-pub vs print);
-   different first pages or volumes when both are known; the same title by different authors.
-4. **Scores.** Title similarity (rapidfuzz ``ratio`` on normalised titles, 0-1), author
-   similarity (surnames, ``token_set_ratio``), journal agreement (ISO 4 abbreviation aware),
-   volume/pages/year agreement. A pair is a duplicate when the title is near-identical
-   (>= 0.95) and the other evidence agrees or is missing; a pair with a similar title
-   (>= 0.85) that the bibliographic details confirm (journal, volume, first page) is a
-   duplicate too; anything in between goes to the queue for a person.
-5. **Groups.** Union-find over accepted links, strongest first; a manual split (cannot-link)
+3. **Measures**, once per candidate pair (``measure`` -> ``PairContext``): title similarity
+   (rapidfuzz ``ratio`` on normalised titles, 0-1), author similarity (name words, the whole list's
+   letters, initials: see ``_author_sim``), journal agreement (ISO 4 abbreviation aware),
+   volume/pages/year agreement. The scores are the explanation stored with the pair.
+4. **Vetoes** (``vetoes``, the classic false positives): an erratum/comment/reply against the
+   article; a conference abstract against the full paper; both DOIs present and different (updated
+   Cochrane reviews, "pub2"); different PMIDs; years more than one apart (one year is allowed: e-pub
+   vs print); different first pages or volumes when both are known; the same title by different
+   authors. Each veto keeps its exceptions: a wrong identifier, year, page or volume in one database
+   is common, so an identifier or an otherwise identical record outweighs it.
+5. **Confirmations** (``confirmations`` -> ``Evidence``): bibliographic evidence that the two are
+   one publication: the same citation under a translated title, the identifier with every detail
+   agreeing, a title contained in the other, one meeting abstract under two names of its
+   proceedings, agreeing pages.
+6. **Verdict** (``verdict``): a veto says "no"; then the confirmations; then the doubts a person
+   settles (numbers in the titles differ, one identifier on two journals' pages, different
+   journals); then the title thresholds: a near-identical title (>= 0.95) with the other evidence
+   agreeing or missing is a duplicate; a similar title (>= 0.85) that the bibliographic details
+   confirm (journal, volume, first page) is a duplicate too; anything in between goes to the queue.
+7. **Groups.** Union-find over accepted links, strongest first; a manual split (cannot-link)
    is never crossed, even transitively; a manual merge (must-link) is applied first.
 """
 
@@ -28,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +61,45 @@ from screening.dedup.normalise import (
     surname,
 )
 
+# --- blocking: which pairs are compared at all ----------------------------------------------------
 MAX_BLOCK = 60  # a block this large is a common prefix or author, not evidence
+# identifier blocks are never skipped, but one journal or series DOI shared by hundreds of records
+# is cut here, so a bad identifier cannot make the comparisons quadratic
+MAX_ID_BLOCK = MAX_BLOCK * 4
+BLOCK_TITLE_MIN = 12  # letters a title needs before its start and end are keys ("Editorial" is no evidence)
+BLOCK_AFFIX = 28  # letters of the title's start and of its end that make its prefix and suffix keys
+RARE_WORD_MIN = 3  # letters a title word needs to be a rare-word key ("of", "in" are never rare)
+RARE_WORDS = 2  # the title's rarest words, taken together, make one key
+
+# --- title similarity (rapidfuzz ratio on normalised titles, 0-1) ----------------------------------
+FUZZ_SCALE = 100  # rapidfuzz scores run 0-100
+TITLE_IDENTICAL = 0.99  # the same title but for a typo: with the rest identical, a second DOI is a database's error
+TITLE_OUTWEIGHS_AUTHORS = 0.98  # with the identifier and every detail agreeing, outweighs a garbled author list
 TITLE_SURE = 0.95  # near-identical titles: duplicates unless something else disagrees
+TITLE_WITH_ID = 0.90  # same DOI/PMID: subtitles and punctuation may differ; translations go to a person
+TITLE_WITH_PAGES = 0.90  # pages and authors agreeing with a title this close outweigh two names of a journal
 TITLE_WITH_DETAILS = 0.85  # similar titles confirmed by journal + volume + first page
 TITLE_QUEUE = 0.80  # below this, never a duplicate; between this and the above, a person decides
-TITLE_WITH_ID = 0.90  # same DOI/PMID: subtitles and punctuation may differ; translations go to a person
+TITLE_WITH_ID_AND_DETAILS = 0.6  # the identifier and every detail agreeing outweigh a title re-worded this far
+TITLE_TRANSLATED = 0.3  # a translated title still this similar to the other is the same article cited alike
+TITLE_PREFIX_MIN = 40  # characters a title needs to be the same as a longer one it starts (subtitle appended)
+CONTAINED_TITLE_MIN = 15  # characters a title needs to be the other minus its subtitle (with the identifier)
+
+# --- authors (0-1, see _author_sim), pages, years ----------------------------------------------------
+AUTHORS_AGREE = 0.9  # the same people, whatever the database did to the names
+AUTHORS_SIMILAR = 0.8  # close enough to support a similar title; also what initials agreeing author by author give
 AUTHORS_DIFFERENT = 0.5  # surnames this different mean different papers with the same title
+GLUED_MIN_LETTERS = 8  # letters both lists need before they are compared as one string
+INITIALS_MIN_AUTHORS = 2  # one author's initials agreeing is chance
+INITIALS_MIN_LETTERS = 2  # nor do single initials ("J") tell authors apart
+YEARS_APART = 1  # years further apart than this are different papers (one year apart: e-pub vs print)
+SHORT_RANGE_SPAN = 3  # last minus first page of a range short enough that a single page in it is the article
+LAST_PAGE_MIN_DIGITS = 2  # a one-digit last page agreeing is chance, not a typo in the first page
+DETAILS_CONFIRM = 2  # how many of journal, volume and pages must agree to confirm a similar title
+SCORE_DIGITS = 3  # scores are stored rounded: an explanation for a person, not a measurement
+# the order scores appear in an explanation; a veto reports those measured up to its own check
+SCORE_ORDER = ("title", "authors", "shifted", "pages", "volume", "journal", "year")
+LINK_STRENGTH = {"doi": 2, "pmid": 2, "fuzzy": 1}  # identifier links are accepted before fuzzy ones
 
 
 @dataclass
@@ -169,22 +211,22 @@ def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
     df: Counter[str] = Counter()
     tokens = []
     for n in norms:
-        toks = {t for t in n.title.split() if len(t) > 2}
+        toks = {t for t in n.title.split() if len(t) >= RARE_WORD_MIN}
         tokens.append(toks)
         df.update(toks)
     keys: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, n in enumerate(norms):
         compact = n.title.replace(" ", "")
-        if len(compact) >= 12:
-            keys[("tp", compact[:28])].append(i)
-            keys[("ts", compact[-28:])].append(i)
+        if len(compact) >= BLOCK_TITLE_MIN:
+            keys[("tp", compact[:BLOCK_AFFIX])].append(i)
+            keys[("ts", compact[-BLOCK_AFFIX:])].append(i)
         if n.surnames and n.year:
             keys[("ay", f"{n.surnames[0]}|{n.year}")].append(i)
         if n.volume and n.page:
             keys[("vp", f"{n.year or ''}|{n.volume}|{n.page}")].append(i)
             keys[("vpa", f"{n.volume}|{n.page}|{n.surnames[0] if n.surnames else ''}")].append(i)
-        rare = sorted(tokens[i], key=lambda t: (df[t], t))[:2]
-        if len(rare) == 2:
+        rare = sorted(tokens[i], key=lambda t: (df[t], t))[:RARE_WORDS]
+        if len(rare) == RARE_WORDS:
             keys[("rt", "|".join(sorted(rare)))].append(i)
         if n.doi:
             keys[("doi", n.doi)].append(i)
@@ -195,7 +237,7 @@ def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
             continue
         if len(idx) > MAX_BLOCK and kind not in ("doi", "pmid"):
             continue
-        yield idx[: MAX_BLOCK * 4]
+        yield idx[:MAX_ID_BLOCK]
 
 
 def _within(page: str, other: _Norm) -> bool:
@@ -207,15 +249,23 @@ def _within(page: str, other: _Norm) -> bool:
     if not (page.isdigit() and other.page.isdigit() and other.last.isdigit()):
         return False
     return page == other.last or (int(other.page) <= int(page) <= int(other.last)
-                                  and int(other.last) - int(other.page) <= 3)
+                                  and int(other.last) - int(other.page) <= SHORT_RANGE_SPAN)
 
 
 def _prefix_sim(a: str, b: str) -> float:
     """A title that is the start of the other (a translated title or subtitle appended) counts as the same."""
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) >= 40 and long_.startswith(short):
+    if len(short) >= TITLE_PREFIX_MIN and long_.startswith(short):
         return TITLE_SURE
     return 0.0
+
+
+def _title_similarity(x: _Norm, y: _Norm, ratio: float) -> float:
+    """rapidfuzz's ratio of the two titles (0-100) as 0-1, raised for a title that starts the other."""
+    sim = ratio / FUZZ_SCALE
+    if sim < TITLE_SURE:
+        sim = max(sim, _prefix_sim(x.title, y.title))
+    return sim
 
 
 def _author_sim(x: _Norm, y: _Norm) -> float | None:
@@ -232,10 +282,11 @@ def _author_sim(x: _Norm, y: _Norm) -> float | None:
     small, big = (x.names, y.names) if len(x.names) <= len(y.names) else (y.names, x.names)
     sim = len(small & big) / len(small)
     n = min(len(x.glued), len(y.glued))
-    if sim < 1 and n >= 8:
-        sim = max(sim, fuzz.ratio(x.glued[:n], y.glued[:n]) / 100)
-    if sim < 0.8 and len(x.initials) >= 2 and x.initials == y.initials and min(map(len, x.initials)) >= 2:
-        sim = 0.8
+    if sim < 1 and n >= GLUED_MIN_LETTERS:
+        sim = max(sim, fuzz.ratio(x.glued[:n], y.glued[:n]) / FUZZ_SCALE)
+    if (sim < AUTHORS_SIMILAR and len(x.initials) >= INITIALS_MIN_AUTHORS and x.initials == y.initials
+            and min(map(len, x.initials)) >= INITIALS_MIN_LETTERS):
+        sim = AUTHORS_SIMILAR  # similar, never agreeing: initials alone do not name the people
     return sim
 
 
@@ -274,104 +325,257 @@ def _numbers_conflict(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return bool(ca - cb) and bool(cb - ca)
 
 
-def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, Any]]:
-    """("dup" | "queue" | "no", rule, scores) for one candidate pair."""
-    same_doi = bool(x.doi and x.doi == y.doi)
-    same_pmid = bool(x.pmid and x.pmid == y.pmid)
-    rule = "doi" if same_doi else "pmid" if same_pmid else "fuzzy"
-    scores: dict[str, Any] = {"title": round(title_sim, 3)}
-    if x.erratum != y.erratum:
-        return "no", rule, {**scores, "veto": "erratum/comment/reply vs article"}
-    if x.kind and y.kind and x.kind != y.kind:
-        return "no", rule, {**scores, "veto": "conference abstract vs full paper"}
+def _pages_agree(x: _Norm, y: _Norm) -> bool:
+    """The first pages agree, or the last pages, or a single page lies in the other's short range.
+
+    A typo in one end of the range is common ("2141-2147" vs "2142-2147"): either end agreeing is
+    enough; "488" vs "487-488" agrees too.
+    """
+    return x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= LAST_PAGE_MIN_DIGITS) or (
+        _within(x.page, y) or _within(y.page, x))
+
+
+def _volumes_agree(x: _Norm, y: _Norm) -> bool:
+    """The same volume, or one filed as its supplement's own journal.
+
+    MEDLINE files a supplement as its own journal ("J Rheumatol Suppl", volume 51) where Embase
+    has the journal's volume and "SUPPL. 51" as the issue.
+    """
+    return x.volume == y.volume or _supplement_volume(x, y) or _supplement_volume(y, x)
+
+
+@dataclass(frozen=True)
+class PairContext:
+    """What is measured once per candidate pair; the three stages read it and recompute nothing."""
+
+    title_sim: float
+    author: float | None  # None when either author list is missing
+    journal: bool | None  # None when either journal is missing
+    same_doi: bool
+    same_pmid: bool
+    scores: dict[str, Any]  # the explanation stored with the pair, in SCORE_ORDER
+
+    @property
+    def same_id(self) -> bool:
+        return self.same_doi or self.same_pmid
+
+    @property
+    def rule(self) -> str:
+        return "doi" if self.same_doi else "pmid" if self.same_pmid else "fuzzy"
+
+    @property
+    def authors_agree(self) -> bool:
+        return (self.author or 0) >= AUTHORS_AGREE
+
+    @property
+    def authors_similar(self) -> bool:
+        return (self.author or 0) >= AUTHORS_SIMILAR
+
+    @property
+    def authors_allow(self) -> bool:
+        """The author lists are missing or similar: they do not speak against the pair."""
+        return self.author is None or self.author >= AUTHORS_SIMILAR
+
+    @property
+    def every_detail(self) -> bool:
+        """The identifier, and pages, volume, journal and year all known and agreeing."""
+        return self.same_id and all(self.scores.get(k) for k in ("pages", "volume", "journal", "year"))
+
+    def scores_until(self, last: str) -> dict[str, Any]:
+        """The scores up to ``last`` in SCORE_ORDER: what had been measured when a veto was checked."""
+        rank = SCORE_ORDER.index(last)
+        return {k: v for k, v in self.scores.items() if SCORE_ORDER.index(k) <= rank}
+
+
+def measure(x: _Norm, y: _Norm, title_sim: float) -> PairContext:
+    """The pair's similarities and agreements, computed once."""
     author = _author_sim(x, y)
-    scores["authors"] = None if author is None else round(author, 3)
-    # A wrong DOI in one database is common; an identical record otherwise still matches.
-    journal = None
-    if x.journals and y.journals:
-        journal = any(journal_match(a, b) for a in x.journals for b in y.journals)
-    # not a joint publication (one consensus report printed in two journals, each with its DOI)
-    identical = (title_sim >= 0.99 and (author or 0) >= 0.9 and x.year == y.year and x.page == y.page
-                 and not (x.volume and y.volume and x.volume != y.volume) and journal is not False)
-    # the same journal, volume, page range and authors: one article whose DOI one database has in
-    # another form ("jc.86.11.5108" / "jcem.86.11.7983"), whatever a series heading did to the title
-    cited_alike = bool(_same_citation(x, y) and journal and (author or 0) >= 0.9)
-    if x.doi and y.doi and x.doi != y.doi and not (identical or cited_alike):
-        return "no", rule, {**scores, "veto": "different DOIs"}
-    if x.pmid and y.pmid and x.pmid != y.pmid:
-        return "no", rule, {**scores, "veto": "different PMIDs"}
-    # an identifier and the title outweigh a wrong year (an issue number or a typo in the year field)
-    if x.year and y.year and abs(x.year - y.year) > 1 and not ((same_doi or same_pmid) and title_sim >= TITLE_SURE):
-        return "no", rule, {**scores, "veto": "years differ"}
-    same_id = same_doi or same_pmid  # the identifier outweighs a mistyped page or volume
+    journal = any(journal_match(a, b) for a in x.journals for b in y.journals) if x.journals and y.journals \
+        else None
+    return PairContext(title_sim=title_sim, author=author, journal=journal, same_doi=bool(x.doi and x.doi == y.doi),
+                       same_pmid=bool(x.pmid and x.pmid == y.pmid), scores=_scores(x, y, title_sim, author, journal))
+
+
+def _scores(x: _Norm, y: _Norm, title_sim: float, author: float | None, journal: bool | None) -> dict[str, Any]:
+    """The explanation: each detail present only when both records have it."""
+    scores: dict[str, Any] = {"title": round(title_sim, SCORE_DIGITS),
+                              "authors": None if author is None else round(author, SCORE_DIGITS)}
     if _shifted(x, y) or _shifted(y, x):
         scores["shifted"] = True  # one record's issue and page are the other's volume and issue
     elif x.page and y.page:
-        # a typo in one end of the range is common ("2141-2147" vs "2142-2147"): either end agreeing is enough
-        scores["pages"] = x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= 2) or (
-            _within(x.page, y) or _within(y.page, x))  # "488" vs "487-488"
-        # an article number ("e12724", "a1754") against printed pages is not a conflict
-        if not scores["pages"] and not same_id and x.article_number == y.article_number:
-            return "no", rule, {**scores, "veto": "different first pages"}
+        scores["pages"] = _pages_agree(x, y)
     if x.volume and y.volume:
-        # MEDLINE files a supplement as its own journal ("J Rheumatol Suppl", volume 51) where
-        # Embase has the journal's volume and "SUPPL. 51" as the issue
-        scores["volume"] = x.volume == y.volume or _supplement_volume(x, y) or _supplement_volume(y, x)
-        if not scores["volume"] and not same_id:
-            return "no", rule, {**scores, "veto": "different volumes"}
+        scores["volume"] = _volumes_agree(x, y)
     if journal is not None:
         scores["journal"] = journal
     if x.year and y.year:
         scores["year"] = x.year == y.year
-    # the same identifier and every bibliographic detail agreeing outweigh a garbled author list or title
-    confirmed = same_id and all(scores.get(k) for k in ("pages", "volume", "journal", "year"))
-    if _same_citation(x, y) and journal and author is not None and author >= 0.9 and title_sim >= 0.3:
-        # one article cited identically (journal, year, volume, page range, authors) under a translated
-        # or re-worded title ("Preconditioning versus brain death..." / "Acute brain death abolishes...")
-        return "dup", rule, {**scores, "citation": True}
-    if author is not None and author < AUTHORS_DIFFERENT and not (confirmed and title_sim >= 0.98):
-        return "no", rule, {**scores, "veto": "different authors"}
-    if confirmed and title_sim >= 0.6 and (author is None or author >= 0.8):
-        return "dup", rule, scores
+    return scores
+
+
+def _identical(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
+    """Title, authors, year, first page, volume and journal all agree: not a joint publication (one
+    consensus report printed in two journals, each with its DOI), so a second DOI is a database's error."""
+    return (ctx.title_sim >= TITLE_IDENTICAL and ctx.authors_agree and x.year == y.year and x.page == y.page
+            and not (x.volume and y.volume and x.volume != y.volume) and ctx.journal is not False)
+
+
+def _cited_alike(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
+    """The same journal, year, volume, page range and authors: one article, whatever its title or DOI says
+    ("jc.86.11.5108" / "jcem.86.11.7983": one DOI in two forms; a series heading added to the title)."""
+    return bool(_same_citation(x, y) and ctx.journal and ctx.authors_agree)
+
+
+def _years_apart(x: _Norm, y: _Norm) -> bool:
+    return bool(x.year and y.year and abs(x.year - y.year) > YEARS_APART)
+
+
+@dataclass(frozen=True)
+class Veto:
+    """One reason the two records are different, as the explanation words it."""
+
+    reason: str
+    measured: str  # the last score (SCORE_ORDER) measured when this check ran: the explanation stops there
+
+
+def vetoes(x: _Norm, y: _Norm, ctx: PairContext) -> Iterator[Veto]:
+    """Reasons the two records are certainly different, in the order they are checked; the first decides.
+
+    Each exception says what outweighs the veto: a wrong identifier, page or volume in one database
+    is common, so an identifier or an otherwise identical record overrules those details.
+    """
+    if x.erratum != y.erratum:
+        yield Veto("erratum/comment/reply vs article", "title")
+    if x.kind and y.kind and x.kind != y.kind:
+        yield Veto("conference abstract vs full paper", "title")
+    if x.doi and y.doi and x.doi != y.doi and not (_identical(x, y, ctx) or _cited_alike(x, y, ctx)):
+        yield Veto("different DOIs", "authors")  # updated Cochrane reviews (".pub2"), joint publications
+    if x.pmid and y.pmid and x.pmid != y.pmid:
+        yield Veto("different PMIDs", "authors")
+    # an identifier and the title outweigh a wrong year (an issue number or a typo in the year field)
+    if _years_apart(x, y) and not (ctx.same_id and ctx.title_sim >= TITLE_SURE):
+        yield Veto("years differ", "authors")
+    # an article number ("e12724", "a1754") against printed pages is not a conflict
+    if ctx.scores.get("pages") is False and not ctx.same_id and x.article_number == y.article_number:
+        yield Veto("different first pages", "pages")
+    if ctx.scores.get("volume") is False and not ctx.same_id:
+        yield Veto("different volumes", "volume")
+    # the identifier, every detail and the title agreeing outweigh a garbled author list. (Checked
+    # before the same-citation confirmation, which needs authors >= AUTHORS_AGREE: they never meet.)
+    if ctx.author is not None and ctx.author < AUTHORS_DIFFERENT and not (
+            ctx.every_detail and ctx.title_sim >= TITLE_OUTWEIGHS_AUTHORS):
+        yield Veto("different authors", "year")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What ``confirmations`` found: bibliographic evidence that the two records are one publication."""
+
+    citation: bool  # cited alike (journal, year, volume, page range, authors) under a similar-enough title
+    identified: bool  # the identifier and every detail agree; the title is re-worded at most
+    contained: bool  # the identifier, and a title that is the other without its subtitle or series heading
+    identifier_journal_authors: bool  # the identifier, a similar title, the journal and the authors agree
+    same_abstract: bool  # one meeting abstract under two names of its proceedings
+    pages_confirm: bool  # pages, a close title and the authors agree (whatever the journal names say)
+    volume_and_pages: bool  # volume and pages both known and agreeing
+    details: int  # how many of journal, volume and pages agree
+
+
+def confirmations(x: _Norm, y: _Norm, ctx: PairContext) -> Evidence:
+    """Bibliographic evidence that the records are the same; only asked once no veto applies."""
+    s = ctx.scores
+    pages_not_against = s.get("pages") is not False  # different pages: abstracts of one supplement
+    short, long_ = sorted((x.title, y.title), key=len)
+    return Evidence(
+        citation=_cited_alike(x, y, ctx) and ctx.title_sim >= TITLE_TRANSLATED,
+        identified=ctx.every_detail and ctx.title_sim >= TITLE_WITH_ID_AND_DETAILS and ctx.authors_allow,
+        contained=ctx.same_id and len(short) >= CONTAINED_TITLE_MIN and short in long_ and pages_not_against,
+        identifier_journal_authors=(ctx.same_id and ctx.title_sim >= TITLE_QUEUE and bool(ctx.journal)
+                                    and ctx.authors_agree and pages_not_against),
+        same_abstract=_same_abstract(x, y, ctx),
+        pages_confirm=bool(s.get("pages")) and ctx.title_sim >= TITLE_WITH_PAGES and ctx.authors_agree,
+        volume_and_pages=bool(s.get("volume") and s.get("pages")),
+        details=sum(1 for v in (ctx.journal, s.get("volume"), s.get("pages")) if v),
+    )
+
+
+def _same_abstract(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
+    """One meeting abstract under two names of its proceedings ("J Thromb Haemost. Conference" /
+    "23rd Congress of the ISTH"): the same title, authors, year and volume, pages not disagreeing."""
+    s = ctx.scores
+    return bool(ctx.title_sim >= TITLE_IDENTICAL and ctx.authors_agree and s.get("year") and s.get("volume")
+                and s.get("pages") is not False and _meeting(x) and _meeting(y))
+
+
+def verdict(x: _Norm, y: _Norm, ctx: PairContext) -> tuple[str, dict[str, Any]]:
+    """"dup", "queue" or "no" with its explanation: a veto decides first, then the confirmations,
+    then the doubts that need a person, then the title thresholds."""
+    veto = next(vetoes(x, y, ctx), None)
+    if veto is not None:
+        return "no", {**ctx.scores_until(veto.measured), "veto": veto.reason}
+    found = confirmations(x, y, ctx)
+    if found.citation:  # one article under a translated or re-worded title
+        return "dup", {**ctx.scores, "citation": True}
+    if found.identified:
+        return "dup", ctx.scores
     if _numbers_conflict(x.numbers, y.numbers) and x.title and y.title:
-        return "queue", rule, {**scores, "doubt": "numbers in the titles differ"}  # "Part 1" vs "Part 2"
-    if same_doi or same_pmid:
-        if journal is False and scores.get("pages") is False:  # one DOI on two meeting abstracts
-            return "queue", rule, {**scores, "doubt": "same identifier, different journal and pages"}
-        if title_sim >= TITLE_WITH_ID:
-            return "dup", rule, scores
-        # the identifier, plus a title that is the other without its subtitle or series heading
-        # ("Abuse potential of pregabalin" / "...: a systematic review"), or plus the journal and
-        # the authors agreeing with a similar title (a re-worded title in one database)
-        short, long_ = sorted((x.title, y.title), key=len)
-        if len(short) >= 15 and short in long_ and scores.get("pages") is not False:
-            return "dup", rule, {**scores, "contained": True}
-        if title_sim >= TITLE_QUEUE and journal and (author or 0) >= 0.9 and scores.get("pages") is not False:
-            return "dup", rule, scores  # (different pages: abstracts of one supplement sharing its DOI)
-        return "queue", rule, scores
+        return "queue", {**ctx.scores, "doubt": "numbers in the titles differ"}  # "Part 1" vs "Part 2"
+    if ctx.same_id:
+        return _identifier_verdict(ctx, found)
     if not x.title or not y.title:
-        return "no", rule, scores
-    details = sum(1 for v in (journal, scores.get("volume"), scores.get("pages")) if v)
-    pages_confirm = bool(scores.get("pages")) and title_sim >= 0.9 and (author or 0) >= 0.9
-    # one meeting abstract under two names of its proceedings ("J Thromb Haemost. Conference" /
-    # "23rd Congress of the ISTH"): the same title, authors, year and volume
-    same_abstract = (title_sim >= 0.99 and (author or 0) >= 0.9 and scores.get("year") and scores.get("volume")
-                     and scores.get("pages") is not False and _meeting(x) and _meeting(y))
-    if journal is False and not (scores.get("volume") and scores.get("pages")) and not pages_confirm \
-            and not same_abstract:
+        return "no", ctx.scores
+    return _title_verdict(x, y, ctx, found)
+
+
+def _identifier_verdict(ctx: PairContext, found: Evidence) -> tuple[str, dict[str, Any]]:
+    """The same DOI or PMID: a similar title, or the confirmations, make it a duplicate; else a person decides."""
+    if ctx.journal is False and ctx.scores.get("pages") is False:  # one DOI on two meeting abstracts
+        return "queue", {**ctx.scores, "doubt": "same identifier, different journal and pages"}
+    if ctx.title_sim >= TITLE_WITH_ID:
+        return "dup", ctx.scores
+    if found.contained:  # "Abuse potential of pregabalin" / "...: a systematic review"
+        return "dup", {**ctx.scores, "contained": True}
+    if found.identifier_journal_authors:  # a re-worded title in one database
+        return "dup", ctx.scores
+    return "queue", ctx.scores
+
+
+def _title_verdict(x: _Norm, y: _Norm, ctx: PairContext, found: Evidence) -> tuple[str, dict[str, Any]]:
+    """No shared identifier: the title thresholds, each needing more bibliographic agreement the lower it is."""
+    if ctx.journal is False and not (found.volume_and_pages or found.pages_confirm or found.same_abstract):
         # the same abstract presented at two meetings, or a preprint and its paper: a person decides
-        return ("queue" if title_sim >= TITLE_QUEUE else "no"), rule, {**scores, "doubt": "different journals"}
-    if title_sim >= TITLE_SURE:
-        if author is None and details == 0 and not (x.year and x.year == y.year):
-            return "queue", rule, scores
-        if x.year != y.year and details == 0 and (author or 0) < 0.9:
-            return "queue", rule, scores
-        return "dup", rule, scores
-    if title_sim >= TITLE_WITH_DETAILS and details >= 2 and (author is None or author >= 0.8):
-        return "dup", rule, scores
-    if title_sim >= TITLE_QUEUE and (author or 0) >= 0.8 and (details >= 1 or scores.get("year")):
-        return "queue", rule, scores
-    return "no", rule, scores
+        return ("queue" if ctx.title_sim >= TITLE_QUEUE else "no"), {**ctx.scores, "doubt": "different journals"}
+    if ctx.title_sim >= TITLE_SURE:
+        return ("queue" if _nothing_else_agrees(x, y, ctx, found) else "dup"), ctx.scores
+    if ctx.title_sim >= TITLE_WITH_DETAILS and found.details >= DETAILS_CONFIRM and ctx.authors_allow:
+        return "dup", ctx.scores
+    if ctx.title_sim >= TITLE_QUEUE and ctx.authors_similar and (found.details or ctx.scores.get("year")):
+        return "queue", ctx.scores
+    return "no", ctx.scores
+
+
+def _nothing_else_agrees(x: _Norm, y: _Norm, ctx: PairContext, found: Evidence) -> bool:
+    """A near-identical title with no journal, volume or page agreeing, and either no authors and no
+    shared year, or years that differ without the authors agreeing: a common title, a person decides."""
+    if found.details:
+        return False
+    if ctx.author is None and not (x.year and x.year == y.year):
+        return True
+    return x.year != y.year and not ctx.authors_agree
+
+
+def _judge(x: _Norm, y: _Norm, title_sim: float) -> tuple[str, str, dict[str, Any]]:
+    """("dup" | "queue" | "no", rule, scores) for one candidate pair: measure, then vetoes, confirmations, verdict."""
+    ctx = measure(x, y, title_sim)
+    decision, scores = verdict(x, y, ctx)
+    return decision, ctx.rule, scores
+
+
+def judge_pair(a: DedupRecord, b: DedupRecord) -> tuple[str, str, dict[str, Any]]:
+    """One pair judged exactly as ``find_duplicates`` judges it, without blocking: for tests and explanations."""
+    x, y = _normalise(a), _normalise(b)
+    ratio = float(cpdist([x.title], [y.title], scorer=fuzz.ratio)[0])
+    return _judge(x, y, _title_similarity(x, y, ratio))
 
 
 class _Groups:
@@ -439,17 +643,15 @@ def find_duplicates(
         progress(20)
     links: list[Link] = []
     queue: list[Link] = []
-    for (i, j), sim in zip(ordered, sims, strict=True):
-        sim = float(sim) / 100
-        if sim < TITLE_SURE:
-            sim = max(sim, _prefix_sim(norms[i].title, norms[j].title))
+    for (i, j), ratio in zip(ordered, sims, strict=True):
+        sim = _title_similarity(norms[i], norms[j], float(ratio))
         if sim < TITLE_QUEUE and not (norms[i].doi and norms[i].doi == norms[j].doi) and not (
                 norms[i].pmid and norms[i].pmid == norms[j].pmid) and not _same_citation(norms[i], norms[j]):
             continue
-        verdict, rule, scores = _judge(norms[i], norms[j], sim)
-        if verdict == "dup":
+        decision, rule, scores = _judge(norms[i], norms[j], sim)
+        if decision == "dup":
             links.append(Link(records[i].id, records[j].id, rule, scores))
-        elif verdict == "queue":
+        elif decision == "queue":
             queue.append(Link(records[i].id, records[j].id, rule, scores))
     if progress:
         progress(20)
@@ -459,8 +661,7 @@ def find_duplicates(
     for a, b in must_link:
         if a in groups.parent and b in groups.parent and groups.union(a, b):
             accepted.append(Link(a, b, "manual", {}))
-    strength = {"doi": 2, "pmid": 2, "fuzzy": 1}
-    links.sort(key=lambda lk: (-strength.get(lk.rule, 0), -lk.scores.get("title", 0), lk.a, lk.b))
+    links.sort(key=lambda lk: (-LINK_STRENGTH.get(lk.rule, 0), -lk.scores.get("title", 0), lk.a, lk.b))
     for lk in links:
         if groups.union(lk.a, lk.b):
             accepted.append(lk)

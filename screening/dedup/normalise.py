@@ -49,6 +49,10 @@ CORRECTS_CITATION_RE = re.compile(
     r"\s*\((?:vol\.?\s*\w+,\s*pg\.?\s*\w+,\s*\d{4}"
     r"|[^()]+\(\d{4}\)\s*\d+(?::\d+)?\s*\(\s*[a-z]?\d+[a-z]?(?:\s*-\s*[a-z]?\d+[a-z]?)?\s*\))\)\s*\.?\s*$", re.I)
 CONFERENCE_RE = re.compile(r"conference|congress|meeting|symposium|proceedings|abstracts?\b|poster", re.I)
+INITIALS_MAX_LETTERS = 3  # a name word this short, upper-case or dotted, is initials ("JA", "J.A."), not a surname
+JOURNAL_NAME_MIN = 8  # a colon after more letters than this starts the journal's subtitle ("Heart: official...")
+JOURNAL_WORDS_MATCHED = 0.75  # share of the abbreviation's words that must start words of the full title
+JOURNAL_LOOSE_MIN_WORDS = 3  # only an abbreviation of this many words may leave any unmatched
 
 
 def repair_mojibake(text: str) -> str:
@@ -106,12 +110,17 @@ def surname(author: str) -> str:
     if len(parts) == 1:
         return NON_ALNUM_RE.sub("", parts[0])
     last = raw_parts[-1]
-    if len(last.replace(".", "")) <= 3 and (last.isupper() or "." in last):  # "Smith JA", "Smith J."
+    if _initials(last):  # "Smith JA", "Smith J."
         return NON_ALNUM_RE.sub("", "".join(parts[:-1]))
     first = raw_parts[0]
-    if len(first.replace(".", "")) <= 3 and (first.isupper() or "." in first):  # "J. Smith", "JA Smith"
+    if _initials(first):  # "J. Smith", "JA Smith"
         return NON_ALNUM_RE.sub("", "".join(parts[1:]))
     return NON_ALNUM_RE.sub("", parts[-1])
+
+
+def _initials(word: str) -> bool:
+    """A short word in capitals or with dots ("JA", "J.", "J.A.") is initials, not a family name."""
+    return len(word.replace(".", "")) <= INITIALS_MAX_LETTERS and (word.isupper() or "." in word)
 
 
 def split_authors(authors: list[str]) -> list[str]:
@@ -134,7 +143,7 @@ PLACE_RE = re.compile(r"\s*\([^)]*\)\s*$")
 
 def norm_journal(journal: str) -> str:
     j = fold(journal or "")
-    j = j.split(":")[0] if ":" in j and len(j.split(":")[0]) > 8 else j
+    j = j.split(":")[0] if ":" in j and len(j.split(":")[0]) > JOURNAL_NAME_MIN else j
     j = PLACE_RE.sub("", j)  # NLM's place of publication: "Clin Sci (Lond)", "Med Klin (Munich)"
     tokens = [t for t in NON_ALNUM_RE.sub(" ", j).split() if t not in JOURNAL_STOP]
     return " ".join(tokens)
@@ -177,7 +186,8 @@ def _abbreviates(ta: list[str], tb: list[str]) -> bool:
         if i < len(tb) and _abbreviates_word(tok, tb[i]):
             matched += 1
             i += 1
-    return matched >= max(1, 0.75 * len(ta)) and (matched == len(ta) or len(ta) >= 3)
+    return matched >= max(1, JOURNAL_WORDS_MATCHED * len(ta)) and (
+        matched == len(ta) or len(ta) >= JOURNAL_LOOSE_MIN_WORDS)
 
 
 PAGE_PARTS_RE = re.compile(r"[-,;]")

@@ -30,6 +30,7 @@ from screening.storage.models import (
     Record,
     Search,
 )
+from screening.team.users import manager
 
 FLAG_AFTER_SCREENING = "duplicate found after screening; its decisions are kept"
 
@@ -157,13 +158,14 @@ def group_of(session: Session, record_id: int) -> list[Record]:
 
 def record_decision(session: Session, a: int, b: int, decision: str, *, by: str | None = None,
                     note: str | None = None) -> None:
-    """Store a person's merge/split of two records; the next pass applies and keeps it."""
+    """Store a person's merge/split of two records (a PI or admin); the next pass applies and keeps it."""
+    who = manager(session, by, action="merge or split duplicates")
     if a == b:
         raise InvalidValue("b", "a record cannot be merged with or split from itself.", value=b)
     for rid in (a, b):
         if session.get(Record, rid) is None:
             raise NotFound("record", rid)
-    session.add(DedupDecision(record_a=min(a, b), record_b=max(a, b), decision=decision, by=by, note=note))
+    session.add(DedupDecision(record_a=min(a, b), record_b=max(a, b), decision=decision, by=who.name, note=note))
     session.execute(update(DedupPair).where(DedupPair.record_a == min(a, b), DedupPair.record_b == max(a, b))
                     .values(status="decided"))
 
@@ -181,8 +183,20 @@ def split_record(session: Session, record_id: int, *, by: str | None = None, not
 
 
 def merge_records(session: Session, a: int, b: int, *, by: str | None = None, note: str | None = None) -> None:
-    """Declare ``a`` and ``b`` the same study; the next pass (run now) groups them."""
-    record_decision(session, a, b, "merge", by=by, note=note)
+    """Declare ``a`` and ``b`` the same study; the next pass (run now) groups them.
+
+    The merge joins the two whole groups: it is recorded between every member of one and every
+    member of the other, so an earlier split of ``b`` from ``a``'s group is superseded for the
+    whole group (a merge with one member after a split used to leave the others out).
+    """
+    if a == b:
+        raise InvalidValue("b", "a record cannot be merged with itself.", value=b)
+    group_a = [m.id for m in group_of(session, a)]
+    group_b = [m.id for m in group_of(session, b)]
+    for x in group_a:
+        for y in group_b:
+            if x != y:
+                record_decision(session, x, y, "merge", by=by, note=note)
     run_dedup(session)
 
 

@@ -25,6 +25,8 @@ from screening.review.conflicts import final_decisions
 from screening.review.events import current
 from screening.review.queue import QueueItem, queue
 from screening.review.sets import get_set, kept_members
+from screening.storage.db import Database
+from screening.storage.limits import check_int64
 from screening.storage.models import Decision, ModelRun, Record, RecordScore, ScreeningSet
 
 
@@ -54,6 +56,7 @@ class RankSummary:
 def rank_set(session: Session, set_name: str, *, model: str | None = None, seed: int = 0) -> RankSummary:
     """Retrain on the set's decisions and store a score for every undecided record."""
     t0 = time.perf_counter()
+    check_int64(seed, "seed", what="the seed")
     st = get_set(session, set_name)
     members = kept_members(session, st.id)
     labels = labels_of(session, st)
@@ -87,17 +90,21 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
             else repr(v) for k, v in params.items()}
 
 
+def retrain_is_due(session: Session, st: ScreeningSet) -> bool:
+    """Have enough decisions arrived since the set's last ranking (single phase only)?"""
+    if st.phase != "single":
+        return False
+    last = session.scalar(select(ModelRun).where(ModelRun.set_id == st.id).order_by(ModelRun.id.desc()).limit(1))
+    if last is None:
+        return True
+    since = session.scalar(select(func.count()).select_from(Decision).where(
+        Decision.set_id == st.id, Decision.at > last.at)) or 0
+    return retrain_due(since, last.n_labelled)
+
+
 def maybe_retrain(session: Session, st: ScreeningSet) -> RankSummary | None:
     """Retrain a single-phase set when enough decisions arrived since the last run."""
-    if st.phase != "single":
-        return None
-    last = session.scalar(select(ModelRun).where(ModelRun.set_id == st.id).order_by(ModelRun.id.desc()).limit(1))
-    since_stmt = select(func.count()).select_from(Decision).where(Decision.set_id == st.id)
-    if last is not None:
-        since_stmt = since_stmt.where(Decision.at > last.at)
-    since = session.scalar(since_stmt) or 0
-    n_labelled = last.n_labelled if last else 0
-    if last is not None and not retrain_due(since, n_labelled):
+    if not retrain_is_due(session, st):
         return None
     try:
         return rank_set(session, st.name)
@@ -105,12 +112,21 @@ def maybe_retrain(session: Session, st: ScreeningSet) -> RankSummary | None:
         return None  # not enough decisions yet: the queue stays in its (random) order
 
 
-def screening_queue(session: Session, user_name: str, *, set_name: str | None = None,
+def screening_queue(db: Database, user_name: str, *, set_name: str | None = None,
                     include_done: bool = False) -> list[QueueItem]:
-    """A screener's queue, re-ranked first when the set is in single phase and a retrain is due."""
+    """A screener's queue, re-ranked first when the set is in single phase and a retrain is due.
+
+    The queue is read in a read transaction, so it never waits for a writer (another screener,
+    an import); only a due retrain takes the write lock, in its own transaction.
+    """
     if set_name:
-        maybe_retrain(session, get_set(session, set_name))
-    return queue(session, user_name, set_name=set_name, include_done=include_done)
+        with db.read() as s:
+            due = retrain_is_due(s, get_set(s, set_name))
+        if due:
+            with db.transaction() as s:
+                maybe_retrain(s, get_set(s, set_name))
+    with db.read() as s:
+        return queue(s, user_name, set_name=set_name, include_done=include_done)
 
 
 def progress(session: Session, set_name: str, *, recall_target: float = 0.95,

@@ -17,8 +17,8 @@ from screening.review.blinding import batch_states, visible
 from screening.review.conflicts import ShownDecision
 from screening.review.events import adjudications, current
 from screening.review.sets import get_set
-from screening.review.users import get_user
 from screening.storage.models import Record, User
+from screening.team.users import get_user
 
 FORMATS = ("md", "csv", "json")
 

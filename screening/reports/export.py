@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,7 +69,7 @@ def csv_row(r: Record, s: Search | None) -> dict[str, Any]:
     }
 
 
-def export_records(session: Session, fh: TextIO, fmt: str, *, all_records: bool = False,
+def export_records(session: Session, fh: IO[str], fmt: str, *, all_records: bool = False,
                    set_name: str | None = None, included: bool = False) -> int:
     """Write the selected records to ``fh``; returns how many were written."""
     rows = select_records(session, all_records=all_records, set_name=set_name, included=included)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from screening.prioritise.stopping import StoppingEstimate, recall_curve
+from screening.reports.output import atomic_write
 from screening.review.gate import GateRule
 
 
@@ -47,8 +48,11 @@ def plot_agreement(entries: list[dict[str, Any]], rule: GateRule | None, path: s
     ax.legend(loc="lower right")
     ax.set_title("Agreement per test-screening batch (95% intervals)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_write(path, binary=True) as fh:
+            fig.savefig(fh, dpi=100, format="png")
+    finally:
+        plt.close(fig)
 
 
 def plot_progress(labels: Sequence[int], total: int, est: StoppingEstimate, path: str) -> None:
@@ -71,5 +75,8 @@ def plot_progress(labels: Sequence[int], total: int, est: StoppingEstimate, path
     ax.set_title(f"Recall curve; H0 recall < {est.recall_target:.0%}: p = {p}")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_write(path, binary=True) as fh:
+            fig.savefig(fh, dpi=100, format="png")
+    finally:
+        plt.close(fig)

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InvalidValue
 from screening.review.sets import kept_members
-from screening.review.users import get_user
 from screening.storage.models import Assignment, Sample, ScreeningSet, User
+from screening.team.users import get_user
 
 
 def set_pairs(session: Session, st: ScreeningSet) -> list[tuple[str, str]]:
@@ -59,8 +59,8 @@ def assign_single(session: Session, st: ScreeningSet, weights: dict[str, float] 
         raise InvalidValue("weights", f"the weights name {', '.join(sorted(unknown))}, who do not screen set "
                            f"{st.name}.", value=weights)
     w = [weights.get(n, 1.0) for n in screeners]
-    if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
-        raise InvalidValue("weights", "weights must be finite, zero or more, and not all zero.", value=weights)
+    if not all(math.isfinite(x) and x > 0 for x in w):
+        raise InvalidValue("weights", "weights must be finite numbers above zero.", value=weights)
     assigned = set(session.scalars(select(Assignment.record_id).where(Assignment.set_id == st.id)))
     todo = [r for r in kept_members(session, st.id) if r not in assigned]
     seed = session.scalar(select(Sample.seed).where(Sample.set_id == st.id).order_by(Sample.id).limit(1)) or 0

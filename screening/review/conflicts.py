@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from screening.errors import Ambiguous, InvalidValue, NotFound
-from screening.review.blinding import batch_states
+from screening.errors import Ambiguous, Conflict, InvalidValue, NotFound
+from screening.review.blinding import Disclosure, batch_states, disclosure
 from screening.review.events import FINAL, adjudications, current
 from screening.review.sets import get_set
-from screening.review.users import get_user, require_role
+from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
+from screening.team.users import get_user, require_role
 
 
 @dataclass
@@ -55,8 +56,8 @@ def conflicts(session: Session, set_name: str, pi_name: str) -> list[ConflictCas
     users = {u.id: u.name for u in session.scalars(select(User))}
     out: list[ConflictCase] = []
     for s in batch_states(session, st.id):
-        if pi.id in s.users and s.state in ("open", "awaiting partner"):
-            continue  # a PI screening this batch must not see the partner's decisions yet
+        if disclosure(pi, s) is Disclosure.NONE:
+            continue  # a PI screening this batch must not see the partner's decisions before both finish
         for rid in s.conflicts:
             out.append(ConflictCase(rid, s.number, "test", [ShownDecision.of(cur[(rid, u)], users) for u in s.users]))
     single = select(Assignment.record_id, Assignment.user_id).where(Assignment.set_id == st.id,
@@ -73,12 +74,20 @@ def conflicts(session: Session, set_name: str, pi_name: str) -> list[ConflictCas
 
 
 def resolve(session: Session, pi_name: str, record_id: int, decision: str, *, note: str | None = None,
-            set_name: str | None = None) -> Decision:
-    """The PI's final decision on a record, stored beside the screeners' originals."""
+            set_name: str | None = None, override: str | None = None) -> Decision:
+    """The PI's final decision on a record, stored beside the screeners' originals.
+
+    A PI resolves what waits for them: a conflict, a maybe, a record dedup flagged after
+    screening had started. Anything else (a record both screeners agreed on, one nobody has
+    decided yet, a correction after the debrief) is an override, which needs its reason: it is
+    recorded with the decision. A final decision never changes the agreement statistics or the
+    gate, which rest on the screeners' own decisions.
+    """
     pi = get_user(session, pi_name)
     require_role(pi, "pi", action="resolve conflicts")
     if decision not in FINAL:
         raise InvalidValue("decision", f"a final decision is include or exclude, not {decision!r}.", value=decision)
+    check_int64(record_id, "record_id", what="a record id")
     set_ids = set(session.scalars(select(Assignment.set_id).where(Assignment.record_id == record_id)))
     if set_name:
         sid = get_set(session, set_name).id
@@ -90,19 +99,39 @@ def resolve(session: Session, pi_name: str, record_id: int, decision: str, *, no
     if len(set_ids) > 1:
         raise Ambiguous(record_id, sorted(session.scalars(select(ScreeningSet.name).where(
             ScreeningSet.id.in_(set_ids)))))
-    d = Decision(set_id=set_ids.pop(), record_id=record_id, user_id=pi.id, kind="adjudicate", decision=decision,
-                 note=note, phase="final")
+    set_id = set_ids.pop()
+    if override is not None and not override.strip():
+        raise InvalidValue("override", "an override needs its reason (it is recorded).")
+    if override is None and not _waits_for_pi(session, set_id, record_id, pi.name):
+        raise Conflict(f"record {record_id} is not waiting for a PI (no conflict, maybe or dedup flag); "
+                       "changing its final decision is an override, with a reason.", reason="not_a_conflict")
+    d = Decision(set_id=set_id, record_id=record_id, user_id=pi.id, kind="adjudicate", decision=decision,
+                 reason=f"override: {override.strip()}" if override else None, note=note, phase="final")
     session.add(d)
     session.flush()
     return d
 
 
+def _waits_for_pi(session: Session, set_id: int, record_id: int, pi_name: str) -> bool:
+    """A conflict or maybe the PI may see, one they resolved before, or a record dedup flagged."""
+    st = session.get_one(ScreeningSet, set_id)
+    if record_id in adjudications(session, set_id):
+        return True  # the PI revisits their own decision on a conflict
+    if any(c.record_id == record_id for c in conflicts(session, st.name, pi_name)):
+        return True
+    rec = session.get(Record, record_id)
+    return rec is not None and rec.dedup_flag is not None
+
+
 def final_decisions(session: Session, set_id: int | None = None) -> dict[int, str]:
-    """The final decision per record: the PI's if any, else the pair's agreement, else the single screener's."""
+    """The final decision per record: the PI's if any, else the pair's agreement once their batch is
+    reconciled, else the single screener's."""
     set_ids = [set_id] if set_id is not None else list(session.scalars(select(ScreeningSet.id)))
     out: dict[int, str] = {}
     for sid in set_ids:
         cur = current(session, sid)
+        blind = {rid for s in batch_states(session, sid) if disclosure(None, s) is not Disclosure.FULL
+                 for rid in s.records}  # a pair's agreement is final only once its batch is reconciled
         by_record: dict[int, list[str]] = defaultdict(list)
         assigned: dict[int, int] = defaultdict(int)
         for rid, uid in session.execute(select(Assignment.record_id, Assignment.user_id).where(
@@ -111,7 +140,7 @@ def final_decisions(session: Session, set_id: int | None = None) -> dict[int, st
             if (rid, uid) in cur:
                 by_record[rid].append(cur[(rid, uid)].decision)
         for rid, ds in by_record.items():
-            if len(ds) == assigned[rid] and len(set(ds)) == 1 and ds[0] in FINAL:
+            if rid not in blind and len(ds) == assigned[rid] and len(set(ds)) == 1 and ds[0] in FINAL:
                 out[rid] = ds[0]
         for rid, d in adjudications(session, sid).items():
             out[rid] = d.decision

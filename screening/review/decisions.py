@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from screening.errors import Ambiguous, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
-from screening.review.blinding import BatchState, batch_states, visible
+from screening.errors import Ambiguous, Conflict, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
+from screening.review.blinding import BatchState, batch_states, frozen, visible
 from screening.review.events import DECISIONS
 from screening.review.sets import get_set
-from screening.review.users import get_user
+from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
+from screening.team.users import get_user
 
 
 def _assignment(session: Session, user: User, record_id: int, set_name: str | None) -> Assignment:
@@ -38,14 +39,37 @@ def _assignment(session: Session, user: User, record_id: int, set_name: str | No
     return found[0]
 
 
+def check_open(session: Session, a: Assignment) -> None:
+    """Refuse a change to a decision the review already rests on.
+
+    A test batch that both members have finished is frozen: its agreement statistics, the gate
+    and the PI's work rest on those decisions, and aggregates of them may already have been
+    seen. Test-phase decisions close when the set moves to single screening. A PI changes a
+    final decision instead (``resolve`` with an override and its reason).
+    """
+    if a.phase != "test":
+        return
+    st = session.get_one(ScreeningSet, a.set_id)
+    if st.phase != "test":
+        raise Conflict(f"set {st.name} has moved to single screening; its test-phase decisions are closed.",
+                       reason="test_phase_closed")
+    (state,) = batch_states(session, a.set_id, batch_id=a.batch_id)
+    if frozen(state):
+        raise Conflict(f"batch {state.number} of set {st.name} is {state.state}: both screeners have finished "
+                       "it, so its decisions are frozen (the agreement statistics and the PI rest on them); "
+                       "a PI can change the final decision, with a reason.", reason="batch_frozen")
+
+
 def record_decision(session: Session, user_name: str, record_id: int, decision: str, *,
                     reason: str | None = None, note: str | None = None, set_name: str | None = None) -> Decision:
     """A screener's decision on an assigned record (a new event; earlier ones stay)."""
     if decision not in DECISIONS:
         raise InvalidValue("decision", f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}.",
                            value=decision)
+    check_int64(record_id, "record_id", what="a record id")
     user = get_user(session, user_name)
     a = _assignment(session, user, record_id, set_name)
+    check_open(session, a)
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
                  reason=reason, note=note, phase=a.phase)
     session.add(d)
@@ -67,6 +91,10 @@ def retract_last(session: Session, user_name: str, *, set_name: str | None = Non
             continue
         if key in withdrawn:
             continue
+        assignment = session.scalar(select(Assignment).where(
+            Assignment.set_id == d.set_id, Assignment.record_id == d.record_id, Assignment.user_id == user.id))
+        if assignment is not None:
+            check_open(session, assignment)
         r = Decision(set_id=d.set_id, record_id=d.record_id, user_id=user.id, kind="screen", decision="retract",
                      reason=f"undo of decision {d.id}", phase=d.phase)
         session.add(r)
@@ -113,7 +141,7 @@ def import_decisions(session: Session, path: str | Path, *, set_name: str | None
 
 @dataclass
 class HistoryEvent:
-    """One event on a record as a viewer may see it (``decision`` "(blinded)" when they may not)."""
+    """One event on a record, as shown to a viewer allowed to see it."""
 
     at: str
     set: str
@@ -129,7 +157,8 @@ class HistoryEvent:
 
 
 def history(session: Session, record_id: int, viewer_name: str | None = None) -> list[HistoryEvent]:
-    """Every event on a record, oldest first; what the viewer may not see yet is masked."""
+    """Every event on a record the viewer may see, oldest first (others' blinded events are left out)."""
+    check_int64(record_id, "record_id", what="a record id")
     if session.get(Record, record_id) is None:
         raise NotFound("record", record_id)
     viewer = get_user(session, viewer_name) if viewer_name else None
@@ -140,8 +169,7 @@ def history(session: Session, record_id: int, viewer_name: str | None = None) ->
     for d in session.scalars(select(Decision).where(Decision.record_id == record_id).order_by(Decision.id)):
         if d.set_id not in cache:
             cache[d.set_id] = {s.batch_id: s for s in batch_states(session, d.set_id)}
-        shown = visible(session, viewer, d, states=cache[d.set_id])
-        out.append(HistoryEvent(d.at.isoformat(timespec="seconds"), sets[d.set_id], users[d.user_id], d.kind,
-                                d.phase, d.decision if shown else "(blinded)", d.reason if shown else None,
-                                d.note if shown else None))
+        if visible(session, viewer, d, states=cache[d.set_id]):  # not even that it exists, otherwise
+            out.append(HistoryEvent(d.at.isoformat(timespec="seconds"), sets[d.set_id], users[d.user_id], d.kind,
+                                    d.phase, d.decision, d.reason, d.note))
     return out

@@ -18,9 +18,11 @@ from screening.errors import InvalidValue
 from screening.review.ratings import batch_ratings, slots
 from screening.review.sets import get_set
 from screening.storage.models import ScreeningSet, SetEvent
+from screening.team.users import manager
 
 STATISTICS = {"kappa": ("cohen_kappa", "value"), "ac1": ("gwet_ac1", "value"), "pabak": ("pabak", None),
               "alpha": ("krippendorff_alpha", None)}
+STATISTIC_RANGE = (-1.0, 1.0)  # every statistic above is at most 1 (perfect) and, in practice, at least -1
 
 
 @dataclass
@@ -39,15 +41,18 @@ class GateRule:
         if rule.statistic not in STATISTICS:
             raise InvalidValue("statistic", f"the gate's statistic must be one of {', '.join(STATISTICS)}, "
                                f"not {rule.statistic!r}.", value=rule.statistic)
-        if not math.isfinite(rule.threshold):
-            raise InvalidValue("threshold", f"the gate's threshold must be a number, not {rule.threshold}.",
-                               value=rule.threshold)
+        low, high = STATISTIC_RANGE
+        if not (math.isfinite(rule.threshold) and low <= rule.threshold <= high):
+            raise InvalidValue("threshold", f"the gate's threshold must be a number from {low} to {high}, "
+                               f"not {rule.threshold}.", value=rule.threshold)
         if rule.last_k < 1:
             raise InvalidValue("last_k", f"the gate judges at least the last batch, not {rule.last_k}.",
                                value=rule.last_k)
-        if rule.min_items < 0:
-            raise InvalidValue("min_items", f"the gate's minimum of items must be zero or more, not {rule.min_items}.",
+        if not 1 <= rule.min_items <= 10**9:
+            raise InvalidValue("min_items", f"the gate needs at least 1 item, not {rule.min_items}.",
                                value=rule.min_items)
+        if rule.last_k > 10**6:
+            raise InvalidValue("last_k", f"the gate cannot judge the last {rule.last_k} batches.", value=rule.last_k)
         return rule
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,10 +80,14 @@ def gate_rule(st: ScreeningSet) -> GateRule:
 
 
 def set_gate(session: Session, set_name: str, rule: dict[str, Any], *, actor: str | None = None) -> GateRule:
-    """Change a set's gate (recorded as an event, with the old rule)."""
+    """Change a set's gate (a PI or admin; recorded as an event, with the old rule)."""
+    who = manager(session, actor, action="change a set's agreement gate")
     st = get_set(session, set_name)
+    unknown = set(rule) - set(GateRule.__dataclass_fields__)
+    if unknown:
+        raise InvalidValue(sorted(unknown)[0], f"a gate has no setting {sorted(unknown)[0]!r}.")
     new = GateRule.from_dict({**gate_rule(st).to_dict(), **rule})
-    session.add(SetEvent(set_id=st.id, kind="gate", actor=actor, payload={"old": st.gate, "new": new.to_dict()}))
+    session.add(SetEvent(set_id=st.id, kind="gate", actor=who.name, payload={"old": st.gate, "new": new.to_dict()}))
     st.gate = new.to_dict()
     return new
 

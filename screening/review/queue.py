@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from screening.review.events import current
 from screening.review.sets import get_set
-from screening.review.users import get_user
 from screening.storage.models import Assignment, Batch, Decision, Record, RecordScore, ScreeningSet
+from screening.team.users import get_user
 
 
 @dataclass

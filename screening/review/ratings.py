@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from screening.agreement import agreement
 from screening.errors import InvalidValue, NotFound
-from screening.review.blinding import batch_states
+from screening.review.blinding import Disclosure, batch_states, disclosure
 from screening.review.conflicts import final_decisions
 from screening.review.events import current
 from screening.review.sets import get_set
 from screening.storage.models import ScreeningSet, User
+from screening.team.users import get_user
 
 GROUPINGS = ("batch", "pair", "screener", "set")
 
@@ -35,19 +36,22 @@ class BatchRatings:
     complete: bool
 
 
-def batch_ratings(session: Session, st: ScreeningSet) -> list[BatchRatings]:
+def batch_ratings(session: Session, st: ScreeningSet, viewer: User | None = None) -> list[BatchRatings]:
+    """The ratings of every batch the viewer may have statistics of (for no one in particular: the
+    batches both members have finished)."""
     cur = current(session, st.id)
     names = {u.id: u.name for u in session.scalars(select(User))}
     out = []
     for s in batch_states(session, st.id):
+        if disclosure(viewer, s) is Disclosure.NONE:
+            continue  # the pair is still screening it: no statistic may hint at the partner's decisions
         ratings = []
         for rid in s.records:
             for uid in s.users:
                 d = cur.get((rid, uid))
                 if d is not None:
                     ratings.append((rid, names[uid], d.decision))
-        out.append(BatchRatings(s.number, (names[s.users[0]], names[s.users[1]]), ratings,
-                                s.state in ("in conflict", "reconciled")))
+        out.append(BatchRatings(s.number, (names[s.users[0]], names[s.users[1]]), ratings, s.complete))
     return out
 
 
@@ -60,14 +64,19 @@ def slots(batches: list[BatchRatings]) -> list[tuple[int, str, str]]:
     return out
 
 
-def agreement_by(session: Session, set_name: str, by: str = "batch", batch: int | None = None) -> list[dict[str, Any]]:
-    """Agreement entries per batch, pair, screener or for the whole set (contract shape + keys)."""
+def agreement_by(session: Session, set_name: str, by: str = "batch", batch: int | None = None,
+                 viewer_name: str | None = None) -> list[dict[str, Any]]:
+    """Agreement entries per batch, pair, screener or for the whole set (contract shape + keys).
+
+    Only batches whose pair has finished them count (all of them for a PI outside the pair).
+    """
     st = get_set(session, set_name)
+    viewer = get_user(session, viewer_name) if viewer_name else None
     if by not in GROUPINGS:
         raise InvalidValue("by", f"agreement is grouped by {', '.join(GROUPINGS)}, not {by!r}.", value=by)
-    batches = [b for b in batch_ratings(session, st) if batch is None or b.number == batch]
-    if batch is not None and not batches:
+    if batch is not None and not any(s.number == batch for s in batch_states(session, st.id)):
         raise NotFound("batch", batch, f"set {set_name} has no batch {batch}.")
+    batches = [b for b in batch_ratings(session, st, viewer) if batch is None or b.number == batch]
     if by == "batch":
         return [{"batch": b.number, "pair": list(b.users), **agreement(b.ratings)} for b in batches]
     if by == "pair":

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InvalidValue
 from screening.review.sets import get_set, kept_members
-from screening.review.users import get_user, require_role
+from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Batch, Sample, SetEvent, User
+from screening.team.users import get_user, manager, require_role
 
 
 @dataclass
@@ -52,7 +53,13 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
     the sample from the records not yet sampled (for example one more batch when agreement is
     not reached yet); its share, batch size and pairs may differ from the first.
     """
+    who = manager(session, actor, action="draw samples")
     st = get_set(session, set_name)
+    check_int64(seed, "seed", what="the seed")
+    if share is not None and not (math.isfinite(share) and 0 < share <= 1):
+        raise InvalidValue("share", f"the share is between 0 and 1 (e.g. 0.25), not {share}.", value=share)
+    if batches is not None and batches < 1:
+        raise InvalidValue("batches", f"draw at least one batch, not {batches}.", value=batches)
     if st.phase != "test":
         raise Conflict(f"set {set_name} is in the {st.phase} phase; samples are for the test phase.",
                        reason="not_test_phase")
@@ -74,7 +81,7 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
     if size is None and batches is not None:
         size = min(batches * batch_size, len(pool))
     if size is None:
-        if share is None or not 0 < share <= 1:
+        if share is None:
             raise InvalidValue("share", "give a share between 0 and 1 (e.g. 0.25), a size or a number of batches.",
                                value=share)
         size = math.ceil(share * len(members))
@@ -83,7 +90,7 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
                            "are not in the sample yet.", value=size)
     chosen = random.Random(seed).sample(pool, size)
     sample = Sample(set_id=st.id, seed=seed, share=share, size=size, batch_size=batch_size,
-                    pairs=[list(p) for p in pairs], created_by=actor,
+                    pairs=[list(p) for p in pairs], created_by=who.name,
                     params={"pool": len(pool), "set_records": len(members), "extends": bool(sampled)})
     session.add(sample)
     session.flush()
@@ -114,7 +121,7 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
         out.append((batch.number, a, b, len(chunk)))
     for i in range(0, len(rows), 5000):
         session.execute(insert(Assignment), rows[i:i + 5000])
-    session.add(SetEvent(set_id=st.id, kind="sample", actor=actor, payload={
+    session.add(SetEvent(set_id=st.id, kind="sample", actor=who.name, payload={
         "sample_id": sample.id, "seed": seed, "share": share, "size": size, "batch_size": batch_size,
         "pairs": [list(p) for p in pairs]}))
     return SampleResult(sample.id, size, out, seed)

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InvalidValue, NotFound
 from screening.records.searches import get_search
+from screening.storage.limits import check_int64, check_text
 from screening.storage.models import Assignment, Record, ScreeningSet, SetEvent, SetMember
+from screening.team.users import manager
 
 
 def get_set(session: Session, name: str) -> ScreeningSet:
@@ -26,7 +28,11 @@ def get_set(session: Session, name: str) -> ScreeningSet:
 
 def create_set(session: Session, name: str, *, searches: list[str] | None = None, all_records: bool = False,
                criteria: str | None = None, actor: str | None = None) -> tuple[ScreeningSet, int]:
-    """A set from whole searches (or every kept record); returns the set and its size."""
+    """A set from whole searches (or every kept record); returns the set and its size (a PI or admin)."""
+    who = manager(session, actor, action="create sets")
+    check_text(ScreeningSet.name, name, "name", what="a set name")
+    if not name.strip():
+        raise InvalidValue("name", "a set needs a name.")
     if session.scalar(select(ScreeningSet).where(ScreeningSet.name == name)) is not None:
         raise Conflict(f"a set named {name!r} exists already.", reason="set_exists")
     if not searches and not all_records:
@@ -43,17 +49,20 @@ def create_set(session: Session, name: str, *, searches: list[str] | None = None
     rows = [{"set_id": st.id, "record_id": rid, "added_via": via} for rid, _ in session.execute(stmt)]
     for i in range(0, len(rows), 5000):
         session.execute(insert(SetMember), rows[i:i + 5000])
-    session.add(SetEvent(set_id=st.id, kind="create", actor=actor, payload={"via": via, "records": len(rows)}))
+    session.add(SetEvent(set_id=st.id, kind="create", actor=who.name, payload={"via": via, "records": len(rows)}))
     return st, len(rows)
 
 
 def add_records(session: Session, set_name: str, record_ids: list[int], *, source: str,
                 actor: str | None = None) -> int:
-    """Add existing records to a set by hand, with where they came from."""
+    """Add existing records to a set by hand, with where they came from (a PI or admin)."""
+    who = manager(session, actor, action="add records to sets")
     st = get_set(session, set_name)
+    check_text(SetMember.added_via, f"by hand: {source}", "source", what="the source (with 'by hand: ')")
     have = set(session.scalars(select(SetMember.record_id).where(SetMember.set_id == st.id)))
     added = 0
     for rid in record_ids:
+        check_int64(rid, "record_ids", what="a record id")
         rec = session.get(Record, rid)
         if rec is None:
             raise NotFound("record", rid)
@@ -64,7 +73,7 @@ def add_records(session: Session, set_name: str, record_ids: list[int], *, sourc
             session.add(SetMember(set_id=st.id, record_id=rid, added_via=f"by hand: {source}"))
             have.add(rid)
             added += 1
-    session.add(SetEvent(set_id=st.id, kind="add", actor=actor, payload={"records": record_ids, "source": source}))
+    session.add(SetEvent(set_id=st.id, kind="add", actor=who.name, payload={"records": record_ids, "source": source}))
     return added
 
 
@@ -72,8 +81,13 @@ def add_hand_record(session: Session, set_name: str, *, title: str, source: str,
                     year: int | None = None, journal: str | None = None, doi: str | None = None,
                     abstract: str | None = None, actor: str | None = None) -> Record:
     """A record found outside the searches (grey literature, citation chasing), added to a set."""
+    manager(session, actor, action="add records to sets")
     if not title.strip():
         raise InvalidValue("title", "a record added by hand needs a title.")
+    check_text(Record.doi, doi, "doi", what="the DOI")
+    check_text(Record.source, source, "source", what="the source")
+    if year is not None and not 0 < year < 10_000:
+        raise InvalidValue("year", f"{year} is not a year.", value=year)
     rec = Record(source=source, format="hand", title=title, authors=authors or [], year=year, journal=journal,
                  doi=(doi or "").lower() or None, abstract=abstract, ris_type="JOUR",
                  raw=[["TI", title], *[["AU", a] for a in authors or []]])
@@ -84,8 +98,10 @@ def add_hand_record(session: Session, set_name: str, *, title: str, source: str,
 
 
 def set_criteria(session: Session, set_name: str, criteria: str, *, actor: str | None = None) -> None:
+    """Replace a set's eligibility criteria (a PI or admin; the old text stays in the set's events)."""
+    who = manager(session, actor, action="set eligibility criteria")
     st = get_set(session, set_name)
-    session.add(SetEvent(set_id=st.id, kind="criteria", actor=actor, payload={"old": st.criteria, "new": criteria}))
+    session.add(SetEvent(set_id=st.id, kind="criteria", actor=who.name, payload={"old": st.criteria, "new": criteria}))
     st.criteria = criteria
 
 

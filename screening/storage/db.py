@@ -47,13 +47,14 @@ def make_engine(url: str) -> Engine:
             # let SQLAlchemy emit BEGIN itself (documented pysqlite workaround).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            # first: the pragmas below may need a lock another connection holds, and must wait for it
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             # 8 KiB pages hold a whole record with its abstract (no overflow chains): imports write
             # about 40% less. Only takes effect when the file is created; before WAL, which fixes it.
             cur.execute("PRAGMA page_size=8192")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
@@ -217,7 +218,7 @@ class Sample(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     set_id: Mapped[int] = mapped_column(ForeignKey("screening_set.id"))
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
     share: Mapped[float | None] = mapped_column(Float)
     size: Mapped[int] = mapped_column(Integer)
     batch_size: Mapped[int] = mapped_column(Integer)
@@ -306,7 +307,7 @@ class ModelRun(Base):
     set_id: Mapped[int] = mapped_column(ForeignKey("screening_set.id"))
     model: Mapped[str] = mapped_column(String(100))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
     n_labelled: Mapped[int] = mapped_column(Integer)
     n_included: Mapped[int] = mapped_column(Integer)
     seconds: Mapped[float] = mapped_column(Float)
