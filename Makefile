@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= sqlite:///demo.db
 
-.PHONY: help install dev demo test lint bench bench-import bench-dedup bench-rank db-upgrade db-check clean
+.PHONY: help install dev demo test fuzz lint bench bench-import bench-dedup bench-rank bench-concurrency db-upgrade db-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -45,6 +45,10 @@ demo: install ## install, then run the main job end to end on a demo (SQLite)
 test: dev ## install the dev tools and run the tests
 	$(BIN)/python -m pytest -n 2
 
+fuzz: dev ## fuzz the importers for long (FUZZ_EXAMPLES random files per property, 5000 unless set)
+	SCREENING_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),5000) $(BIN)/python -m pytest -p no:xdist -q \
+		--hypothesis-show-statistics tests/test_fuzz_readers.py
+
 lint: dev ## ruff (package, tests, benchmarks), mypy --strict (package), import-linter (the layers)
 	$(BIN)/ruff check screening tests bench
 	$(BIN)/mypy
@@ -53,13 +57,16 @@ lint: dev ## ruff (package, tests, benchmarks), mypy --strict (package), import-
 db-upgrade: install ## upgrade the database in SCREENING_DB to the latest schema
 	$(BIN)/screening init
 
-bench: bench-import bench-dedup bench-rank ## all benchmarks (prints their figures)
+bench: bench-import bench-dedup bench-rank bench-concurrency ## all benchmarks (prints their figures)
 
 bench-import: install ## import a generated 100,000-record RIS file: records/s and peak memory
 	$(BIN)/python bench/bench_import.py
 
 bench-dedup: install ## every labelled set in ../shared/data/dedup through import, dedup, export
 	$(BIN)/python bench/bench_dedup.py
+
+bench-concurrency: dev ## N screeners deciding at once on SQLite and PostgreSQL, an import beside them
+	$(BIN)/python bench/bench_concurrency.py $(WRITERS)
 
 bench-rank: install ## simulate every labelled set in ../shared/data/screening, beside ASReview
 	$(BIN)/python bench/bench_rank.py

@@ -390,6 +390,7 @@ def same_group(rows: dict[str, dict[str, str]], a: str, b: str) -> bool:
 
 
 def test_incremental_split_merge_and_rerun(run, tmp_path: Path) -> None:
+    run("user", "add", "ann", "--role", "admin")  # merges and splits are decided by a PI or admin
     run("search", "add", "medline", "--database", "MEDLINE")
     run("search", "add", "embase", "--database", "Embase")
     write_ris(tmp_path / "m.ris", [("m1", T, "Smith, John"), ("m2", "Hip fractures in care homes", "Lee, K")])
@@ -409,7 +410,7 @@ def test_incremental_split_merge_and_rerun(run, tmp_path: Path) -> None:
     rows = export(run)
     assert rows["e1"]["duplicate_of"] == "" and rows["m1"]["duplicate_of"] == ""
     # a person merges two different records; it survives a re-run
-    run("dedup", "merge", rows["m2"]["record_id"], rows["e2"]["record_id"])
+    run("dedup", "merge", rows["m2"]["record_id"], rows["e2"]["record_id"], "--as", "ann")
     run("dedup")
     rows = export(run)
     assert same_group(rows, "e2", "m2")
@@ -445,6 +446,7 @@ def test_duplicate_found_after_screening_is_flagged_and_keeps_decisions(run, db,
 
 @pytest.mark.parametrize("answer, kept", [("y\n", 1), ("n\n", 2)])
 def test_review_queue_in_the_terminal(run, tmp_path: Path, answer: str, kept: int) -> None:
+    run("user", "add", "ann", "--role", "admin")
     run("search", "add", "s", "--database", "MEDLINE")
     with open(tmp_path / "q.ris", "w") as f:  # same title, years one apart, nothing else: doubtful
         for rid, year in (("a", 2015), ("b", 2016)):
