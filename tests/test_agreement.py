@@ -16,6 +16,7 @@ import json
 
 import pytest
 
+from conftest import small_review
 from screening.agreement import agreement, agreement_from_csv
 from screening.errors import InputFileError
 
@@ -206,10 +207,27 @@ def test_stats_agreement_csv_command(run, tmp_path) -> None:
 
 # --- in the workflow: per batch, gate, debrief, plot ----------------------------------------------
 
-def review_with_decisions(db, run):
-    """Three screeners in three pairs screen 4 batches of 25; a PI resolves every conflict."""
+# review_with_decisions: 20 test batches of 5 records (400 records, 25% sample). In every batch both
+# members include the batch's first record (lowest id) and exclude the other four, except that in
+# batch 1 the second member also includes the 2nd and 3rd records: 2 disagreements, all in batch 1.
+# Whole sample, with each batch's first and second member as the two rater slots (100 items):
+#   both include 20, first excludes / second includes 2, both exclude 78
+#   p_o = 98/100; p_e = 0.20 * 0.22 + 0.80 * 0.78 = 0.668; kappa = (p_o - p_e) / (1 - p_e)
+#   PABAK = 2 * p_o - 1
+# Batch 1 (5 items): both include 1, second only 2, both exclude 2
+#   p_o = 3/5; p_e = 0.2 * 0.6 + 0.8 * 0.4 = 0.44; kappa = (0.6 - 0.44) / (1 - 0.44)
+# Every other batch, the last one (20) too: perfect agreement on both categories, kappa 1.
+N_BATCHES, BATCH_SIZE = 20, 5
+DISAGREEMENTS_IN_BATCH_1 = 2
+KAPPA_WHOLE = (0.98 - 0.668) / (1 - 0.668)  # 0.93976
+PABAK_WHOLE = 2 * 0.98 - 1  # 0.96
+KAPPA_BATCH_1 = (0.6 - 0.44) / (1 - 0.44)  # 0.28571
+
+
+def review_with_decisions(db) -> None:
+    """Three screeners in three pairs screen 20 batches of 5 with the decisions above; a PI resolves
+    every conflict (as include)."""
     from sqlalchemy import select
-    from test_review import small_review
 
     from screening.review.conflicts import conflicts, resolve
     from screening.review.decisions import record_decision
@@ -218,42 +236,62 @@ def review_with_decisions(db, run):
     small_review(db, n=400)
     with db.transaction() as s:
         names = {u.id: u.name for u in s.scalars(select(User))}
-        rows = s.execute(select(Assignment.record_id, Assignment.user_id, Batch.number)
-                         .join(Batch, Batch.id == Assignment.batch_id)).all()
-        for rid, uid, number in rows:
-            include = rid % 5 == 0 or (names[uid] == "bob" and rid % 7 == 0 and number == 1)
-            record_decision(s, names[uid], rid, "include" if include else "exclude",
-                            reason=None if include else "not primary care")
+        batches = {b.id: b for b in s.scalars(select(Batch))}
+        members: dict[int, set[int]] = {}
+        for bid, rid in s.execute(select(Assignment.batch_id, Assignment.record_id)
+                                  .where(Assignment.phase == "test")):
+            members.setdefault(bid, set()).add(rid)
+        assert len(batches) == N_BATCHES and all(len(m) == BATCH_SIZE for m in members.values())
+        for bid, rids in members.items():
+            b = batches[bid]
+            for rank, rid in enumerate(sorted(rids)):
+                for uid in (b.user_a, b.user_b):
+                    include = rank == 0 or (b.number == 1 and uid == b.user_b and rank in (1, 2))
+                    record_decision(s, names[uid], rid, "include" if include else "exclude",
+                                    reason=None if include else "not primary care")
     with db.transaction() as s:
-        for c in conflicts(s, "access", "pat"):
+        found = conflicts(s, "access", "pat")
+        assert len(found) == DISAGREEMENTS_IN_BATCH_1
+        for c in found:
             resolve(s, "pat", c.record_id, "include", note="meets criteria")
 
 
 def test_agreement_per_batch_pair_screener_set_gate_and_debrief(db, run, tmp_path) -> None:
-    review_with_decisions(db, run)
+    review_with_decisions(db)
     by_batch = json.loads(run("agreement", "access", "--by", "batch", "--json").stdout)
-    assert [e["batch"] for e in by_batch] == list(range(1, 21))
-    assert all(e["n_items"] == 5 for e in by_batch)
+    assert [e["batch"] for e in by_batch] == list(range(1, N_BATCHES + 1))
+    assert all(e["n_items"] == BATCH_SIZE for e in by_batch)
     assert {len(e["pair"]) for e in by_batch} == {2}
+    assert by_batch[0]["cohen_kappa"]["value"] == pytest.approx(KAPPA_BATCH_1)
+    assert [e["cohen_kappa"]["value"] for e in by_batch[1:]] == [pytest.approx(1.0)] * (N_BATCHES - 1)
     by_pair = json.loads(run("agreement", "access", "--by", "pair", "--json").stdout)
     assert len(by_pair) == 3 and sum(e["n_items"] for e in by_pair) == 100
+    assert sorted(e["n_items"] for e in by_pair) == [30, 35, 35]  # 20 batches in turn: 7, 7 and 6 per pair
     by_screener = json.loads(run("agreement", "access", "--by", "screener", "--json").stdout)
     assert {e["screener"] for e in by_screener} == {"alice", "bob", "carol"}
     assert all("with_final" in e for e in by_screener)
     whole = json.loads(run("agreement", "access", "--by", "set", "--json").stdout)[0]
     assert whole["n_items"] == 100 and whole["cohen_kappa"]["value"] is not None
+    assert whole["cohen_kappa"]["value"] == pytest.approx(KAPPA_WHOLE)
+    assert whole["percent_agreement"] == pytest.approx(0.98) and whole["pabak"] == pytest.approx(PABAK_WHOLE)
+    # the default gate: kappa >= 0.6 on the whole sample and on the last batch, at least 100 items
     gate = json.loads(run("gate", "access", "--json").stdout)
+    assert gate["rule"] == {"statistic": "kappa", "threshold": 0.6, "min_items": 100, "last_k": 1}
     assert gate["figures"]["whole_sample_items"] == 100
-    assert gate["met"] == (gate["figures"]["whole_sample"] >= 0.6 and gate["figures"]["last"] >= 0.6)
-    # batch 1 has bob's extra includes: its debrief lists them with both decisions and the PI's final
+    assert gate["figures"]["whole_sample"] == pytest.approx(KAPPA_WHOLE)
+    assert gate["figures"]["last_batches"] == [N_BATCHES] and gate["figures"]["last"] == pytest.approx(1.0)
+    assert gate["met"] is True
+    # batch 1 holds every disagreement: its debrief lists them with both decisions and the PI's final
     debrief = run("debrief", "access", "--batch", "1", "--format", "json").stdout
     items = json.loads(debrief)
+    assert len(items) == DISAGREEMENTS_IN_BATCH_1
     for it in items:
         assert {d["decision"] for d in it["decisions"]} == {"include", "exclude"}
         assert it["final"] == "include" and it["final_by"] == "pat"
         assert any(d["reason"] == "not primary care" for d in it["decisions"])
     md = run("debrief", "access", "--batch", "1").stdout
     assert md.startswith("# Debrief: set access, batch 1")
+    assert json.loads(run("debrief", "access", "--batch", "2", "--format", "json").stdout) == []
     png = tmp_path / "kappa.png"
     run("agreement", "access", "--plot", png)
     import matplotlib.image
@@ -263,7 +301,7 @@ def test_agreement_per_batch_pair_screener_set_gate_and_debrief(db, run, tmp_pat
 
 
 def test_gate_decides_the_move_to_single_and_records_its_figures(db, run) -> None:
-    review_with_decisions(db, run)
+    review_with_decisions(db)
     run("set", "gate", "access", "--statistic", "pabak", "--threshold", "0.5", "--min-items", "50", "--as", "pat")
     gate = json.loads(run("gate", "access", "--json").stdout)
     assert gate["met"] is True and gate["rule"]["statistic"] == "pabak"
@@ -277,11 +315,13 @@ def test_gate_decides_the_move_to_single_and_records_its_figures(db, run) -> Non
         gate_events = list(s.scalars(select(SetEvent).where(SetEvent.kind == "gate")))
     assert event.payload["forced"] is False and event.payload["gate"]["met"] is True
     assert event.payload["gate"]["figures"]["whole_sample"] >= 0.5
+    assert event.payload["gate"]["figures"]["whole_sample"] == pytest.approx(PABAK_WHOLE)
     assert gate_events[0].payload["new"]["statistic"] == "pabak" and gate_events[0].actor == "pat"
 
 
 def test_gate_not_met_blocks_the_move(db, run) -> None:
-    review_with_decisions(db, run)
+    review_with_decisions(db)
     run("set", "gate", "access", "--threshold", "0.99", "--as", "pat")
     r = run("phase", "access", "single", "--as", "pat", ok=False)
     assert r.exit_code != 0 and "not met" in r.output and "--force" in r.output
+    assert f"kappa on the whole sample is {KAPPA_WHOLE:.3f} < 0.99" in r.output  # the last batch's 1.0 passes

@@ -25,6 +25,7 @@ from screening.storage import copy as copy_module
 from screening.storage.copy import CopyMismatch, copy_database, summarise, tables
 from screening.storage.db import Database, upgrade
 from screening.storage.models import Record, ScreeningSet, Search
+from screening.team.auth import sign_in
 
 SET = "dinosaurs"
 
@@ -50,7 +51,9 @@ def build_review(run: Cli) -> None:
     removed = [r for r in csv.DictReader(io.StringIO(run("export", "--format", "csv", "--all").stdout))
                if r["duplicate_of"]]
     run("dedup", "split", removed[0]["record_id"], "--as", "pat", "--note", "kept apart for the test")
+    run("dedup", "link", removed[0]["record_id"], removed[0]["duplicate_of"], "--relation", "comment", "--as", "pat")
     run("dedup")
+    run("user", "password", "pat", "--password-stdin", input="a long enough password\n")
     run("set", "create", SET, "--all", "--criteria", "Primary studies of dinosaur biology.", "--as", "pat")
     run("set", "add-record", SET, "--title", "A field guide to sauropod trackways", "--source", "citation chasing",
         "--author", "Tracker, T", "--year", "2019", "--as", "pat")
@@ -67,6 +70,8 @@ def build_review(run: Cli) -> None:
         run("resolve", "--as", "pat", c["record_id"], "exclude" if i % 2 else "include", "--note", f"call {i}")
     run("phase", SET, "single", "--as", "pat", "--force", "--reason", "copy test")
     run("rank", SET)
+    with Database(run.url).transaction() as s:  # a signed-in session of the web app
+        sign_in(s, "pat", "a long enough password")
 
 
 @pytest.fixture(scope="module")

@@ -94,19 +94,19 @@ def make_set(db, n: int = 60):
     from screening.records.searches import add_search
     from screening.review.sampling import draw_sample
     from screening.review.sets import create_set
-    from screening.review.users import add_user
     from screening.storage.models import Record
+    from screening.team.users import add_user
 
     with db.transaction() as s:
         sid = add_search(s, "m", "MEDLINE").id
         s.execute(insert(Record), [{"search_id": sid, "title": f"{'knee surgery' if i % 6 == 0 else 'care model'} {i}",
                                     "abstract": "knee arthroplasty" if i % 6 == 0 else "community care", "raw": [],
                                     "format": "ris"} for i in range(n)])
-        create_set(s, "s", all_records=True)
         for u in ("a", "b"):
             add_user(s, u, "screener")
         add_user(s, "pi", "pi")
-        draw_sample(s, "s", pairs=pairs_of("a+b"), seed=1, batch_size=10, share=0.5)
+        create_set(s, "s", all_records=True, actor="pi")
+        draw_sample(s, "s", pairs=pairs_of("a+b"), seed=1, batch_size=10, share=0.5, actor="pi")
 
 
 def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:
@@ -129,23 +129,29 @@ def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:
         run_row = s.scalar(select(ModelRun))
         assert run_row.seed == 0 and s.query(RecordScore).count() == 50
         assert run_row.params["svm"]["C"] == 0.11 and run_row.params["nb"]["balance_ratio"] == 1.2
+    progress = json.loads(run("progress", "s", "--json").stdout)
+    assert progress["screened"] == 10 and progress["total"] == 60
+    with db.transaction() as s:  # the move to single screening waits for every test batch to be finished
+        for rid in before[10:]:
+            for u in ("a", "b"):
+                record_decision(s, u, rid, "include" if titles[rid].startswith("knee") else "exclude")
         move_to_single(s, "s", "pi", force=True, reason="test")
     run("rank", "s")
     with db.transaction() as s:
         single = [q for q in queue(s, "a", set_name="s") if q.phase == "single"]
         scores = [q.score for q in single]
-        assert scores == sorted(scores, reverse=True)
+        assert len(single) == 15 and scores == sorted(scores, reverse=True)  # a has half of the other 30
     progress = json.loads(run("progress", "s", "--json").stdout)
-    assert progress["screened"] == 10 and progress["total"] == 60
+    assert progress["screened"] == 30 and progress["total"] == 60
 
 
-def test_the_cli_offers_every_model() -> None:
+@pytest.mark.parametrize("command", ["rank", "simulate"])
+def test_the_cli_offers_every_model(command: str) -> None:
     from screening.cli import cli
     from screening.prioritise.models import MODELS
 
-    for name in ("rank", "simulate"):
-        option = next(p for p in cli.commands[name].params if p.name == "model")
-        assert list(option.type.choices) == list(MODELS)
+    option = next(p for p in cli.commands[command].params if p.name == "model")
+    assert list(option.type.choices) == list(MODELS)
 
 
 def test_features_are_cached_by_the_texts_they_come_from(tmp_path, monkeypatch) -> None:

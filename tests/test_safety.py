@@ -234,7 +234,7 @@ def test_seeds_and_ids_stay_within_64_bits(db, run) -> None:
 
 
 @pytest.mark.parametrize(("name", "problem"), [
-    ("", "empty"), ("a\x1b[31mb", "control"), ("x" * 201, "characters long"), ("a+b", "'+'"),
+    ("", "empty"), ("a\x1b[31mb", "control"), ("x" * 201, "characters long"), ("a+b", r"'\+'"),
 ])
 def test_user_names_are_checked(db, name: str, problem: str) -> None:
     with db.transaction() as s, pytest.raises(InvalidValue, match=problem):
@@ -254,10 +254,11 @@ def test_terminal_escapes_in_titles_and_notes_are_shown_not_obeyed(db, run) -> N
     with db.transaction() as s:
         s.get(Record, rids[0]).title = "Evil \x1b[2J\x1b]0;owned\x07 title"
         record_decision(s, first, rids[0], "include", note="see \x1b[31mred\x1b[0m")
-    for out in (run("queue", "--as", first, "--set", "access").stdout,
+    for out in (run("queue", "--as", first, "--set", "access", "--all").stdout,
                 run("history", rids[0], "--as", first).stdout):
         assert "\x1b" not in out and "\x07" not in out
-    assert "\\x1b[2J" in run("queue", "--as", first, "--set", "access").stdout
+    assert "\\x1b[2J" in run("queue", "--as", first, "--set", "access", "--all").stdout
+    assert "see \\x1b[31mred" in run("history", rids[0], "--as", first).stdout
 
 
 def test_no_nan_in_any_json(db, run) -> None:
@@ -275,10 +276,11 @@ def test_no_nan_in_any_json(db, run) -> None:
 def test_outputs_to_missing_or_unwritable_places_are_clear_errors(db, run, tmp_path: Path) -> None:
     small_review(db)
     for args in (("export", "--format", "csv", "--out", tmp_path / "no" / "x.csv"),
-                 ("agreement", "access", "--plot", tmp_path / "no" / "k.png"),
-                 ("export", "--format", "ris", "--out", tmp_path)):
+                 ("agreement", "access", "--plot", tmp_path / "no" / "k.png")):
         r = run(*args, ok=False)
         assert r.exit_code == 1 and "cannot write" in r.output and "Traceback" not in r.output
+    r = run("export", "--format", "ris", "--out", tmp_path, ok=False)  # a folder: click names the option
+    assert r.exit_code == 2 and "is a directory" in r.output
 
 
 def test_a_failed_export_leaves_the_existing_file_as_it_was(db, run, tmp_path: Path, monkeypatch) -> None:
@@ -293,7 +295,8 @@ def test_a_failed_export_leaves_the_existing_file_as_it_was(db, run, tmp_path: P
     monkeypatch.setattr(export, "csv_row", broken)
     r = run("export", "--format", "csv", "--out", out, ok=False)
     assert r.exit_code == 1 and "No space left" in r.output.replace("no space", "No space")
-    assert out.read_text() == "the previous export\n" and list(tmp_path.iterdir()) == [out]
+    assert out.read_text() == "the previous export\n"
+    assert [p for p in tmp_path.iterdir() if not p.name.startswith("screening.db")] == [out]  # no temporary left
 
 
 def test_a_mistyped_sqlite_path_is_an_error_not_a_new_database(tmp_path: Path) -> None:

@@ -24,6 +24,11 @@ from screening.cli.base import AppContext, ScreeningGroup
 def cli(ctx: click.Context, db_url: str | None) -> None:
     """Import, deduplicate and screen literature for systematic reviews, in blind pairs.
 
+    --as names who is acting; the library checks that user's role for every action and keeps
+    what they may not see blind. It cannot check that you are who you say: whoever can open the
+    database can do anything. A team that must stay blind screens through the web app, which
+    alone holds the database's credentials.
+
     \b
     Example:
         screening init

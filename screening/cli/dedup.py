@@ -9,7 +9,8 @@ import click
 
 from screening.cli.base import AppContext, echo, emit_json, group, pass_app
 from screening.cli.options import as_option, json_option
-from screening.dedup.service import group_of, pending_pairs
+from screening.dedup.core import RELATIONS
+from screening.dedup.service import group_of, link_records, pending_pairs, related_to, unlink_records
 from screening.review.merges import QueueChanges, answer, deduplicate, merge, split
 from screening.storage.models import Record
 
@@ -82,7 +83,8 @@ def side_by_side(records: list[Record], width: int = 38) -> str:
 @click.argument("record_id", type=int)
 @pass_app
 def show(app: AppContext, record_id: int) -> None:
-    """Show RECORD_ID's duplicate group side by side, with the rule and scores that joined it.
+    """Show RECORD_ID's duplicate group side by side, with the rule and scores that joined it,
+    and the records related to it (errata, retractions, updates...).
 
     \b
     Example:
@@ -101,6 +103,51 @@ def show(app: AppContext, record_id: int) -> None:
                            + (f"; {scores}" if scores else "") + (f"; {m.dedup_flag}" if m.dedup_flag else ""))
             else:
                 echo(f"#{m.id} (search {src}) kept")
+        for r in related_to(session, [members[0].id]).get(members[0].id, []):
+            title = textwrap.shorten(r.title or "(no title)", 80)
+            if r.relation.endswith(" of"):
+                echo(f"related: this record is the {r.relation} #{r.record_id}: {title}")
+            else:
+                echo(f"related: #{r.record_id} is its {r.relation}: {title}")
+
+
+@dedup.command("link")
+@click.argument("notice", type=int)
+@click.argument("article", type=int)
+@click.option("--relation", type=click.Choice(RELATIONS), required=True,
+              help="What NOTICE is to ARTICLE: its erratum, retraction, comment, reply, update (a newer version), "
+                   "abstract (a conference abstract of it), reprint or translation.")
+@as_option(required=True, help="The PI or admin who decides (recorded with the link).")
+@click.option("--note", help="Why (recorded).")
+@pass_app
+def link_cmd(app: AppContext, notice: int, article: int, relation: str, actor: str, note: str | None) -> None:
+    """Link two records that are related but not duplicates (kept by every later pass).
+
+    \b
+    Example:
+        screening dedup link 812 455 --relation retraction --as ann
+    """
+    with app.db.transaction() as session:
+        link_records(session, notice, article, relation, by=actor, note=note)
+    echo(f"record {notice} is linked to {article} as its {relation}")
+
+
+@dedup.command("unlink")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@as_option(required=True, help="The PI or admin who decides (recorded).")
+@click.option("--note", help="Why (recorded).")
+@pass_app
+def unlink_cmd(app: AppContext, a: int, b: int, actor: str, note: str | None) -> None:
+    """Say records A and B are not related (dedup's link between them is dropped for good).
+
+    \b
+    Example:
+        screening dedup unlink 812 455 --as ann
+    """
+    with app.db.transaction() as session:
+        unlink_records(session, a, b, by=actor, note=note)
+    echo(f"records {a} and {b} are no longer linked; later passes keep them unlinked")
 
 
 @dedup.command("split")

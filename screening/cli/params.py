@@ -42,8 +42,8 @@ class WeightsType(click.ParamType[dict[str, float], str]):
                 weight = float(w)
             except ValueError:
                 weight = math.nan
-            if not sep or not name.strip() or not math.isfinite(weight) or weight < 0:
-                self.fail(f"{part!r} is not NAME=NUMBER with a number zero or more.", param, ctx)
+            if not sep or not name.strip() or not math.isfinite(weight) or weight <= 0:
+                self.fail(f"{part!r} is not NAME=NUMBER with a number above zero.", param, ctx)
             out[name.strip()] = weight
         return out
 

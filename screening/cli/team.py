@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from screening.cli.base import AppContext, command, echo, emit_json, group, pass_app
@@ -10,6 +12,7 @@ from screening.cli.params import PAIRS
 from screening.review.gate import STATISTICS, set_gate
 from screening.review.sampling import draw_sample
 from screening.review.sets import add_hand_record, add_records, create_set, set_criteria, summarise_sets
+from screening.team.auth import set_password
 from screening.team.users import ROLES, add_user, list_users
 
 
@@ -41,6 +44,29 @@ def user_add(app: AppContext, name: str, role: str, actor: str | None) -> None:
     with app.db.transaction() as s:
         add_user(s, name, role, actor=actor)
     echo(f"user {name} added ({role})")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password-stdin", "from_stdin", is_flag=True,
+              help="Read the new password from standard input (one line) instead of asking for it.")
+@as_option(help="The admin setting another user's password (a user sets their own without it).")
+@pass_app
+def user_password(app: AppContext, name: str, from_stdin: bool, actor: str | None) -> None:
+    """Set a user's password for the web app (stored as an argon2 hash, never in clear).
+
+    \b
+    Example:
+        screening user password alice                      # asks twice, hides what you type
+        echo "$PASSWORD" | screening user password alice --password-stdin --as ann
+    """
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = str(click.prompt("new password", hide_input=True, confirmation_prompt=True))
+    with app.db.transaction() as s:
+        set_password(s, name, password, actor=actor)
+    echo(f"password of {name} set; their earlier sessions are signed out")
 
 
 @user.command("list")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Sequence
 
 import click
 
 from screening.cli.base import AppContext, command, echo, pass_app, secho
 from screening.cli.options import as_option, set_option
+from screening.dedup.service import Related
 from screening.prioritise.service import screening_queue
 from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision, retract_last
@@ -42,7 +44,8 @@ def read_text(prompt: str) -> str:
 
 
 def show_record(title: str | None, authors: list[str], year: int | None, journal: str | None,
-                abstract: str | None, keywords: list[str], criteria: str | None, progress: str) -> None:
+                abstract: str | None, keywords: list[str], criteria: str | None, progress: str,
+                related: Sequence[Related] = ()) -> None:
     echo("\n" + "=" * WIDTH)
     echo(progress)
     echo("-" * WIDTH)
@@ -53,6 +56,10 @@ def show_record(title: str | None, authors: list[str], year: int | None, journal
     echo(textwrap.fill(abstract or "(no abstract)", WIDTH))
     if keywords:
         echo("\nKeywords: " + "; ".join(keywords[:20]))
+    if any(r.relation == "retraction" for r in related):
+        secho("\nRETRACTED: a retraction notice is linked to this record.", bold=True, fg="red")
+    for r in related:
+        echo(f"Related: {r.relation} #{r.record_id}: " + textwrap.shorten(r.title or "(no title)", WIDTH - 30))
     if criteria:
         echo("\nCriteria: " + textwrap.shorten(criteria, 400))
     echo("-" * WIDTH)
@@ -88,7 +95,7 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
         with app.db.read() as s:
             criteria = get_set(s, item.set).criteria
         show_record(item.title, item.authors, item.year, item.journal, item.abstract, item.keywords, criteria,
-                    f"{item.set}: {progress_of(everything, item).describe()}")
+                    f"{item.set}: {progress_of(everything, item).describe()}", item.related)
         while True:
             key = read_key(KEYS + " > ")
             if key in ("i", "e", "m"):

@@ -46,18 +46,26 @@ from rapidfuzz.process import cpdist
 
 from screening.dedup.normalise import (
     CONFERENCE_RE,
+    DASHES,
     NON_ALNUM_RE,
     author_names,
     first_page,
     fold,
+    content_words,
+    generic_title,
     is_erratum,
+    issue_numbers,
     journal_match,
     last_page,
+    norm_doi,
     norm_journal,
     norm_number,
     norm_title,
     publication_kind,
+    repair_citation,
+    roman_page,
     split_authors,
+    substituted_words,
     surname,
 )
 
@@ -84,6 +92,7 @@ TITLE_WITH_ID_AND_DETAILS = 0.6  # the identifier and every detail agreeing outw
 TITLE_TRANSLATED = 0.3  # a translated title still this similar to the other is the same article cited alike
 TITLE_PREFIX_MIN = 40  # characters a title needs to be the same as a longer one it starts (subtitle appended)
 CONTAINED_TITLE_MIN = 15  # characters a title needs to be the other minus its subtitle (with the identifier)
+SPECIFIC_TITLE_WORDS = 4  # content words a title needs before it, not its issue, identifies an article
 
 # --- authors (0-1, see _author_sim), pages, years ----------------------------------------------------
 AUTHORS_AGREE = 0.9  # the same people, whatever the database did to the names
@@ -98,8 +107,12 @@ LAST_PAGE_MIN_DIGITS = 2  # a one-digit last page agreeing is chance, not a typo
 DETAILS_CONFIRM = 2  # how many of journal, volume and pages must agree to confirm a similar title
 SCORE_DIGITS = 3  # scores are stored rounded: an explanation for a person, not a measurement
 # the order scores appear in an explanation; a veto reports those measured up to its own check
-SCORE_ORDER = ("title", "authors", "shifted", "pages", "volume", "journal", "year")
+SCORE_ORDER = ("title", "authors", "shifted", "pages", "adjacent", "volume", "issue", "journal", "year")
 LINK_STRENGTH = {"doi": 2, "pmid": 2, "fuzzy": 1}  # identifier links are accepted before fuzzy ones
+# the kinds of related (not duplicate) records a link may name: ``Link.a`` is the notice or derived
+# item (the erratum, retraction, comment, reply, newer version, conference abstract, reprint,
+# translation), ``Link.b`` the article it relates to
+RELATIONS = ("erratum", "retraction", "comment", "reply", "update", "abstract", "reprint", "translation")
 
 
 @dataclass
@@ -141,6 +154,7 @@ class DedupResult:
     queue: list[Link]
     comparisons: int
     params: dict[str, Any] = field(default_factory=dict)
+    related: list[Link] = field(default_factory=list)  # related, not duplicates: ``rule`` is one of RELATIONS
 
 
 @dataclass
@@ -155,6 +169,7 @@ class _Norm:
     journals: list[str]
     volume: str
     issue: str
+    issue_numbers: frozenset[str]  # the issue's numbers ("3-4" -> {3, 4}); empty when unknown or a supplement
     supplement: str  # the supplement's number ("SUPPL. 51" in the issue or volume field)
     suppl_journal: bool  # MEDLINE's "J Rheumatol Suppl": the supplement number is its volume
     page: str
@@ -164,6 +179,7 @@ class _Norm:
     pmid: str
     erratum: bool
     kind: str
+    generic: bool  # a column title every issue carries ("Editorial", "In this issue"): no evidence of identity
 
 
 CORPORATE_RE = re.compile(r"\b(?:study|group|trial|consortium|collaborat\w*|investigators|committee|society|"
@@ -182,27 +198,41 @@ def _given(value: str) -> str:
     return "" if v.lower() in MISSING else v
 
 
+def _pages(pages: str) -> tuple[str, str]:
+    """First and last page; front matter numbered in roman ("iii-iv") as "r3", "r4", so it is compared too."""
+    first, last = first_page(pages), last_page(pages)
+    if not first and not any(ch.isdigit() for ch in pages):
+        start, _, end = pages.translate(DASHES).partition("-")
+        if (lo := roman_page(start)) is not None:
+            hi = roman_page(end)
+            return f"r{lo}", (f"r{hi}" if hi is not None else "")
+    return first, last
+
+
 def _normalise(r: DedupRecord) -> _Norm:
     # a corporate author ("ASCUS-LSIL Triage Study Group") tells nothing about the personal authors
     authors = [a for a in r.authors if _given(a) and not CORPORATE_RE.search(a)]
     surnames = [s for s in (surname(a) for a in split_authors(authors)) if s]
-    journals = [j for j in {norm_journal(_given(r.journal)), norm_journal(_given(r.journal_abbrev))} if j]
-    doi = DOUBLED_DOI_PREFIX_RE.sub("", (r.doi or "").strip().lower())  # "10.3779/10.3779/j.issn..."
-    if "[pii]" in doi or not doi.startswith("10."):
-        doi = ""
+    # volume, issue and pages as the publication has them (spreadsheet dates, source lines, placeholders)
+    cit = repair_citation(_given(r.journal), _given(r.volume), _given(r.issue), _given(r.pages), r.year)
+    journals = [j for j in {norm_journal(cit.journal), norm_journal(_given(r.journal_abbrev))} if j]
+    doi = DOUBLED_DOI_PREFIX_RE.sub("", norm_doi(r.doi))  # "10.3779/10.3779/j.issn..."
     doi = NON_ALNUM_RE.sub("", doi)  # "10.1210/endrevbnz002" and "10.1210/endrev/bnz002" are one DOI
+    numbers, in_supplement = issue_numbers(cit.issue)
+    page, last = _pages(cit.pages)
     return _Norm(
         title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(authors)),
         glued=NON_LETTER_RE.sub("", fold(" ".join(authors))),
         initials=tuple("".join(sorted(w[0] for w in NON_LETTER_RE.split(fold(a)) if w))
                        for a in split_authors(authors)),
         numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
-        volume=norm_number(_given(r.volume)), issue=norm_number(_given(r.issue)),
-        supplement=(m.group(1).lstrip("0") if (m := SUPPLEMENT_RE.search(f"{r.issue} {r.volume}")) else ""),
+        volume=norm_number(cit.volume), issue=norm_number(cit.issue),
+        issue_numbers=frozenset() if in_supplement else numbers,
+        supplement=(m.group(1).lstrip("0") if (m := SUPPLEMENT_RE.search(f"{cit.issue} {cit.volume}")) else ""),
         suppl_journal=any(j.endswith(" suppl") or j.endswith(" supplement") for j in journals),
-        page=first_page(_given(r.pages)), last=last_page(_given(r.pages)),
-        article_number=bool(ARTICLE_NUMBER_RE.match(r.pages or "")), doi=doi, pmid=(r.pmid or "").strip(),
-        erratum=is_erratum(r.title), kind=publication_kind(r.pub_type),
+        page=page, last=last,
+        article_number=bool(ARTICLE_NUMBER_RE.match(cit.pages)), doi=doi, pmid=(r.pmid or "").strip(),
+        erratum=is_erratum(r.title), kind=publication_kind(r.pub_type), generic=generic_title(t),
     )
 
 
@@ -291,9 +321,11 @@ def _author_sim(x: _Norm, y: _Norm) -> float | None:
 
 
 def _same_citation(x: _Norm, y: _Norm) -> bool:
-    """Same year, volume and page range (several pages: one page of a supplement holds many abstracts)."""
+    """Same year, volume and page range (several pages: one page of a supplement holds many abstracts),
+    and the same issue when both have one (two papers one author published on the same pages of one
+    volume's different issues are two papers)."""
     return bool(x.year and x.year == y.year and x.volume and x.volume == y.volume and x.page and x.page == y.page
-                and x.last and x.last == y.last and x.last != x.page)
+                and x.last and x.last == y.last and x.last != x.page and _issues_agree(x, y) is not False)
 
 
 def _meeting(x: _Norm) -> bool:
@@ -332,7 +364,32 @@ def _pages_agree(x: _Norm, y: _Norm) -> bool:
     enough; "488" vs "487-488" agrees too.
     """
     return x.page == y.page or bool(x.last and x.last == y.last and len(x.last) >= LAST_PAGE_MIN_DIGITS) or (
-        _within(x.page, y) or _within(y.page, x))
+        (not x.last and _within(x.page, y)) or (not y.last and _within(y.page, x)))
+
+
+def _adjacent(x: _Norm, y: _Norm) -> bool:
+    """Two page ranges that share only a boundary page ("212-215" / "215-219"): neighbouring articles, or
+    one database's range one article off. Not agreement (the title has to decide), and not a conflict."""
+    return bool(x.last and y.last and x.page != y.page and (x.last == y.page or y.last == x.page))
+
+
+def _issues_agree(x: _Norm, y: _Norm) -> bool | None:
+    """Whether the issues agree: None when either is unknown, a supplement, or a field shifted into it.
+
+    Only plain issue numbers are compared ("3", "3-4", "No. 3"); an issue that is the other record's
+    volume or page is a field written one column off ("IS 26" for "VL 26"; the article number in the
+    issue field), not another issue.
+    """
+    if not x.issue_numbers or not y.issue_numbers:
+        return None
+    if x.issue_numbers & y.issue_numbers:
+        return True
+    if _shifted(x, y) or _shifted(y, x):
+        return None
+    elsewhere = {x.volume, x.page, x.last, y.volume, y.page, y.last} - {""}
+    if (x.issue_numbers | y.issue_numbers) & elsewhere:
+        return None
+    return False
 
 
 def _volumes_agree(x: _Norm, y: _Norm) -> bool:
@@ -402,10 +459,14 @@ def _scores(x: _Norm, y: _Norm, title_sim: float, author: float | None, journal:
                               "authors": None if author is None else round(author, SCORE_DIGITS)}
     if _shifted(x, y) or _shifted(y, x):
         scores["shifted"] = True  # one record's issue and page are the other's volume and issue
+    elif _adjacent(x, y):
+        scores["adjacent"] = True  # one ends where the other starts: neither agreement nor a conflict
     elif x.page and y.page:
         scores["pages"] = _pages_agree(x, y)
     if x.volume and y.volume:
         scores["volume"] = _volumes_agree(x, y)
+    if (issues := _issues_agree(x, y)) is not None:
+        scores["issue"] = issues
     if journal is not None:
         scores["journal"] = journal
     if x.year and y.year:
@@ -414,16 +475,30 @@ def _scores(x: _Norm, y: _Norm, title_sim: float, author: float | None, journal:
 
 
 def _identical(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
-    """Title, authors, year, first page, volume and journal all agree: not a joint publication (one
-    consensus report printed in two journals, each with its DOI), so a second DOI is a database's error."""
+    """Title, authors, year, first page, volume, issue and journal all agree: not a joint publication (one
+    consensus report printed in two journals, each with its DOI), so a second DOI is a database's error.
+
+    Never for a column title ("Editorial", "In this issue"): the same column by the same editor on the same
+    pages of every issue of a volume is one item per issue, each with its own DOI."""
     return (ctx.title_sim >= TITLE_IDENTICAL and ctx.authors_agree and x.year == y.year and x.page == y.page
-            and not (x.volume and y.volume and x.volume != y.volume) and ctx.journal is not False)
+            and not (x.volume and y.volume and x.volume != y.volume) and ctx.journal is not False
+            and ctx.scores.get("issue") is not False and not (x.generic or y.generic))
 
 
 def _cited_alike(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
     """The same journal, year, volume, page range and authors: one article, whatever its title or DOI says
     ("jc.86.11.5108" / "jcem.86.11.7983": one DOI in two forms; a series heading added to the title)."""
-    return bool(_same_citation(x, y) and ctx.journal and ctx.authors_agree)
+    return bool(_same_citation(x, y) and ctx.journal and ctx.authors_agree and not (x.generic or y.generic))
+
+
+def _issue_mistyped(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
+    """One specific title (not a column's; several content words), by the same authors, starting on the
+    same numbered page of the same volume and journal in the same year: one database's issue is wrong
+    ("Curr Pharm Des 18(32):5900" / "18(36):5900"). A recurring column, or two papers on one page range
+    under different titles, never passes."""
+    return bool(ctx.title_sim >= TITLE_SURE and not (x.generic or y.generic) and x.page.isdigit()
+                and x.page == y.page and ctx.scores.get("volume") and ctx.journal and ctx.authors_agree
+                and x.year == y.year and min(content_words(x.title), content_words(y.title)) >= SPECIFIC_TITLE_WORDS)
 
 
 def _years_apart(x: _Norm, y: _Norm) -> bool:
@@ -460,6 +535,9 @@ def vetoes(x: _Norm, y: _Norm, ctx: PairContext) -> Iterator[Veto]:
         yield Veto("different first pages", "pages")
     if ctx.scores.get("volume") is False and not ctx.same_id:
         yield Veto("different volumes", "volume")
+    # recurring items (the editorial of every issue) and two papers on the same pages of two issues
+    if ctx.scores.get("issue") is False and not ctx.same_id and not _issue_mistyped(x, y, ctx):
+        yield Veto("different issues", "issue")
     # the identifier, every detail and the title agreeing outweigh a garbled author list. (Checked
     # before the same-citation confirmation, which needs authors >= AUTHORS_AGREE: they never meet.)
     if ctx.author is not None and ctx.author < AUTHORS_DIFFERENT and not (
@@ -513,6 +591,8 @@ def verdict(x: _Norm, y: _Norm, ctx: PairContext) -> tuple[str, dict[str, Any]]:
     veto = next(vetoes(x, y, ctx), None)
     if veto is not None:
         return "no", {**ctx.scores_until(veto.measured), "veto": veto.reason}
+    if x.generic or y.generic:
+        return _column_verdict(x, y, ctx)
     found = confirmations(x, y, ctx)
     if found.citation:  # one article under a translated or re-worded title
         return "dup", {**ctx.scores, "citation": True}
@@ -524,7 +604,28 @@ def verdict(x: _Norm, y: _Norm, ctx: PairContext) -> tuple[str, dict[str, Any]]:
         return _identifier_verdict(ctx, found)
     if not x.title or not y.title:
         return "no", ctx.scores
-    return _title_verdict(x, y, ctx, found)
+    decision, scores = _title_verdict(x, y, ctx, found)
+    if decision == "dup" and not scores.get("pages") and (words := substituted_words(x.title, y.title)):
+        # "Effects of serotonin on ..." / "Effects of histamine on ...": neighbouring articles of one series
+        # (agreeing pages place both at one article; without them a person decides)
+        return "queue", {**scores, "doubt": f"a title word differs ({words[0]} / {words[1]})"}
+    return decision, scores
+
+
+def _column_verdict(x: _Norm, y: _Norm, ctx: PairContext) -> tuple[str, dict[str, Any]]:
+    """A column title ("Editorial", "In this issue") says nothing about identity: the identifier decides,
+    or the whole citation (volume, pages and issue, each known in both records and agreeing); an
+    otherwise agreeing pair goes to a person."""
+    s = ctx.scores
+    if ctx.same_id:
+        return _identifier_verdict(ctx, confirmations(x, y, ctx))
+    doubt = {**s, "doubt": "a column title: the citation decides"}
+    if ctx.title_sim < TITLE_SURE or not ctx.authors_allow or ctx.journal is False:
+        return "no", s
+    issues_known = s.get("issue") is True or not (x.issue or x.issue_numbers or y.issue or y.issue_numbers)
+    if s.get("volume") and s.get("pages") and s.get("year") and issues_known:
+        return "dup", {**s, "column": True}
+    return ("queue" if ctx.authors_similar or (ctx.author is None and ctx.journal and s.get("year")) else "no"), doubt
 
 
 def _identifier_verdict(ctx: PairContext, found: Evidence) -> tuple[str, dict[str, Any]]:
@@ -684,4 +785,4 @@ def find_duplicates(
                                "title_with_id": TITLE_WITH_ID})
 
 
-__all__ = ["DedupRecord", "DedupResult", "Link", "completeness", "find_duplicates", "fold"]
+__all__ = ["RELATIONS", "DedupRecord", "DedupResult", "Link", "completeness", "find_duplicates", "fold"]

@@ -10,6 +10,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from rapidfuzz.distance import OSA
 
 TAG_RE = re.compile(r"<[^>]+>")
 # "[Chinese]", "[Article in German]", "(author's transl)": language markers vendors append
@@ -260,3 +264,311 @@ def author_names(authors: list[str]) -> set[str]:
     else:
         words = [w for w in re.split(r"[^A-Za-z'\-]+", text) if len(w) > 1]
     return {fold(w) for w in words if len(w) > 1}
+
+
+# --- fields mangled on the way through reference managers and spreadsheets ---------------------------
+# Each repair below is one documented pattern (README "Deduplication rules"); a value that none of them
+# explains is left as it came, and a value that is only a placeholder counts as missing.
+
+MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                      "dec"), 1)}
+# a page or issue range a spreadsheet read as a date and wrote back as one: "Sep-15" (9-15), "10-Dec"
+# (10-12), "01-Jun" (1-6), "Jan-59" (1-59); the day or two-digit year a spreadsheet writes is 1-2 digits
+SPREADSHEET_DATE_RE = re.compile(r"^\s*(?:(\d{1,2})[-/ ]([a-z]{3,9})\.?|([a-z]{3,9})\.?[-/ ](\d{1,2}))\s*$", re.I)
+# the values exports write where there is no pagination
+PLACEHOLDER_RE = re.compile(
+    r"^\s*[(\[]?\s*(?:no pagination|no page numbers?|var\.?\s*pag(?:ings?|es)|various(?: pagings?)?|unpaginated|"
+    r"pagination|n\.?\s*/?\s*a\.?|na|nan|null|none|not available|-+|\?+|\.)\s*[)\]]?\s*$", re.I)
+# pages written into the issue field: "pp S337-S338", "p. 12", "pages 101-109", "Article 178"
+ISSUE_PAGES_RE = re.compile(r"^\s*(?:pp?\.?|pages?|article(?:\s+(?:no\.?|number))?)\s*(\S+(?:\s*-\s*\S+)?)\s*$", re.I)
+# Embase's source line, in the journal or the volume field: "Journal Name.12 (3) (pp 101-109)",
+# "Journal of Hepatology. 50 (SUPPL. 1) (pp S337-S338), 2009.", "16 (1) (no pagination)", "9 (no pagination)"
+_SOURCE_TAIL = (r"(?P<vol>\d+[a-z]?)?\s*(?:\((?P<iss>[^()]*)\))?\s*"
+                r"(?P<pag>\((?:pp\.?\s*(?P<pages>[^()]*)|no pagination)\))?")
+SOURCE_IN_JOURNAL_RE = re.compile(r"^(?P<name>.*?[^\s.])\s*\.\s*" + _SOURCE_TAIL + r"\s*(?:[.,;].*)?$", re.I)
+SOURCE_IN_VOLUME_RE = re.compile(r"^\s*" + _SOURCE_TAIL + r"\s*$", re.I)
+YEAR_LIKE_RE = re.compile(r"^\s*(1[89]\d\d|20\d\d)\s*$")
+# an issue: a number or a range of numbers, optionally after "No." / "Issue"; what follows may mark a supplement
+ISSUE_RE = re.compile(r"^\s*(?:(?:no|nr|n|issue|iss|num|number|heft)\.?\s*)?(\d+)(?:\s*[-/&,+]\s*(\d+))?(.*)$", re.I)
+SUPPLEMENT_MARK_RE = re.compile(r"sup|spec|special|\bs\s*\d|^\s*s\b|meeting|abstr|congress|conference", re.I)
+ISSUE_RANGE_MAX = 6  # a combined issue "1-3" spans a few issues; a wider "range" is something else
+DOI_IN_TEXT_RE = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.I)
+DOI_TRAILERS_RE = re.compile(r"(?:\[doi\]|\[pii\]|[.,;)\]}>'])+$", re.I)
+ROMAN_RE = re.compile(r"^(?=[ivxlc])(c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+def undate(value: str) -> str:
+    """A range a spreadsheet turned into a date, back as a range: "Sep-15" -> "9-15", "10-Dec" -> "10-12",
+    "21-Aug" -> "21-8" (MEDLINE's 21-28, which ``last_page`` expands).
+
+    The spreadsheet keeps the order of the two numbers: a first number that can be a day stays first
+    ("10-Dec", "01-Jun"); one that cannot becomes a month and year ("Sep-15", "Jan-59").
+    """
+    m = SPREADSHEET_DATE_RE.match(value or "")
+    if not m:
+        return value
+    word = m.group(2) or m.group(3)
+    month = MONTHS.get(word.lower()[:3])
+    if month is None or (len(word) > 3 and not _month_name(word)):
+        return value
+    return f"{int(m.group(1))}-{month}" if m.group(1) else f"{month}-{int(m.group(4))}"
+
+
+def _month_name(word: str) -> bool:
+    full = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+            "november", "december", "sept")
+    return any(f.startswith(word.lower()) for f in full)
+
+
+def placeholder(value: str) -> bool:
+    """"no pagination", "var.pagings", "n/a", "-": a value that says there is none."""
+    return bool(PLACEHOLDER_RE.match(value or ""))
+
+
+def norm_doi(value: str) -> str:
+    """The DOI in a value as exports write it: bare, as a URL ("https://doi.org/10.1000/x", percent-encoded),
+    after "doi:", or in a list with other identifiers ("S0140-6736(20)30001-1 [pii] 10.1016/... [doi]").
+    Lower case; "" when the value holds no DOI (a publisher id alone is none)."""
+    v = unquote(value or "")
+    m = DOI_IN_TEXT_RE.search(v)
+    if not m:
+        return ""
+    doi = DOI_TRAILERS_RE.sub("", m.group(0))
+    for stop in ("&", "?", "#"):  # a URL query or fragment after the DOI belongs to the link
+        doi = doi.split(stop, 1)[0]
+    return doi.lower()
+
+
+def roman_page(value: str) -> int | None:
+    """A page numbered in roman numerals (a journal's front matter: "iii"), as a number; None otherwise."""
+    v = (value or "").strip().lower()
+    if not v or not ROMAN_RE.match(v):
+        return None
+    total = 0
+    for ch, nxt in zip(v, v[1:] + " ", strict=True):
+        value_ = ROMAN_VALUES[ch]
+        total += -value_ if ROMAN_VALUES.get(nxt, 0) > value_ else value_
+    return total
+
+
+@dataclass
+class Citation:
+    """The citation fields of one record after the repairs below (strings as they came otherwise)."""
+
+    journal: str
+    volume: str
+    issue: str
+    pages: str
+    repairs: tuple[str, ...] = ()  # which repairs applied, for the explanation and the tests
+
+
+def repair_citation(journal: str, volume: str, issue: str, pages: str, year: int | None) -> Citation:
+    """Volume, issue and pages as the publication has them, undoing what exports do to them.
+
+    In order: placeholders are missing values; Embase's source line in the journal or volume field
+    ("Journal Name.12 (3) (pp 101-109)", "16 (1) (no pagination)") is split into its parts, the
+    issue field then holding the article number; pages written into the issue field move to the
+    pages; spreadsheet dates ("Sep-15") become the ranges they were; a year in the pages field is
+    no page. Each repair only fills a field that is empty or replaces the value it explains.
+    """
+    journal, volume, issue, pages = (journal or "").strip(), (volume or "").strip(), (issue or "").strip(), \
+        (pages or "").strip()
+    done: list[str] = []
+    if placeholder(pages):
+        pages, _ = "", done.append("placeholder pages")
+    if placeholder(issue):
+        issue, _ = "", done.append("placeholder issue")
+    if placeholder(volume):
+        volume = ""
+    if not volume and (m := SOURCE_IN_JOURNAL_RE.match(journal)) and _source_line(m):
+        journal, volume = m.group("name"), m.group("vol") or ""
+        issue = issue or (m.group("iss") or "").strip()
+        pages = pages or (m.group("pages") or "").strip()
+        done.append("source line in journal")
+    elif (m := SOURCE_IN_VOLUME_RE.match(volume)) and _source_line(m):
+        old_issue = issue
+        volume = m.group("vol") or ""
+        if m.group("iss") is not None and not placeholder(m.group("iss")):
+            issue = m.group("iss").strip()
+            # the issue field held the article number ("16 (1) (no pagination)", issue "143", pages "143")
+            if old_issue and old_issue != issue and not pages:
+                pages = old_issue
+        pages = pages or (m.group("pages") or "").strip()
+        done.append("source line in volume")
+    if (m := ISSUE_PAGES_RE.match(issue)) and not ISSUE_RE.match(issue):
+        pages, issue = pages or m.group(1), ""
+        done.append("pages in issue")
+    elif ARTICLE_NUMBER_FIELD_RE.match(issue):  # "e0168396", "CD001869": an article number, not an issue
+        pages, issue = pages or issue, ""
+        done.append("article number in issue")
+    if (undone := undate(pages)) != pages:
+        pages = undone
+        done.append("spreadsheet date in pages")
+    if (undone := undate(issue)) != issue:
+        issue = undone
+        done.append("spreadsheet date in issue")
+    if (m := YEAR_LIKE_RE.match(pages)) and (year is None or abs(int(m.group(1)) - year) <= 1):
+        pages = ""
+        done.append("year in pages")
+    if issue and pages and issue == first_page(pages) and issue == pages:
+        issue = ""  # the page written into the issue field too
+        done.append("page in issue")
+    return Citation(journal, volume, issue, pages, tuple(done))
+
+
+ARTICLE_NUMBER_FIELD_RE = re.compile(r"^\s*(?:e|cd|ar)\d{3,}\s*$", re.I)
+
+
+def _source_line(m: re.Match[str]) -> bool:
+    """A source line's tail: a volume with an issue or pagination after it ("12 (3)", "9 (no pagination)"),
+    or no volume but a numbered issue and the pagination ("(4) (no pagination)"), never a bracketed name."""
+    iss = m.group("iss")
+    if m.group("vol"):
+        return iss is not None or bool(m.group("pag"))
+    return bool(iss and any(ch.isdigit() for ch in iss) and m.group("pag"))
+
+
+def issue_numbers(issue: str) -> tuple[frozenset[str], bool]:
+    """The issue's numbers ("3" -> {3}, combined "3-4" -> {3, 4}) and whether it is a supplement.
+
+    A supplement ("5 Suppl 2", "SUPPL. 1", "S3"), a month ("MAY") or anything that does not start
+    with a number gives no numbers: two issues are compared only when both are plain numbers.
+    """
+    v = (issue or "").strip()
+    if not v:
+        return frozenset(), False
+    if SUPPLEMENT_MARK_RE.search(v):
+        return frozenset(), True
+    m = ISSUE_RE.match(v)
+    if not m:
+        return frozenset(), False
+    lo, hi = int(m.group(1)), int(m.group(2)) if m.group(2) else int(m.group(1))
+    if hi < lo or hi - lo > ISSUE_RANGE_MAX:
+        nums = {lo, hi}
+    else:
+        nums = set(range(lo, hi + 1))
+    nums |= {int(n) for n in re.findall(r"\d+", m.group(3) or "")}  # "12 Pt 2": issue 12, part 2
+    return frozenset(str(n) for n in nums), False
+
+
+# --- titles that are no evidence, and titles that differ in a word that matters -----------------------
+
+# the columns journals publish in issue after issue under one title (matched on the normalised title)
+GENERIC_TITLE_RE = re.compile(
+    r"^(?:the )?(?:"
+    r"(?:guest |invited |special issue |issue |opening )?editorials?(?: (?:notes?|comments?|introduction|overview))?"
+    r"|editor s (?:comments?|notes?|introduction|preface|corner|page|choice|message|column|remarks|letter)"
+    r"|editors? (?:comments?|notes?|introduction|preface|corner|page|choice|message|column|remarks|letter)"
+    r"|(?:a )?(?:letter|message|note|notes|words?|greetings?) from the (?:editors?|editor in chief|president|chair)"
+    r"|from the (?:editors?|editor s desk|editor in chief|editorial board|president|chair)"
+    r"|president s (?:message|column|page|letter|corner)|chair s (?:message|column|letter)"
+    r"|(?:what s )?in this issue|this issue|inside this issue|in brief|in the news|news(?: and views)?"
+    r"|book reviews?|books? received|reviews? of books|book notes|new books"
+    r"|corrections?|errat(?:um|a)|corrigend(?:um|a)|retraction|expression of concern|notice of retraction"
+    r"|(?:author |subject |cumulative |annual )?index(?: to volume)?|(?:table of )?contents|issue information"
+    r"|masthead|front matter|back matter|(?:front |back |about the )?cover|preface|foreword|introduction"
+    r"|announcements?|acknowledge?ments?|(?:thank you to (?:our )?|list of |acknowledge?ment (?:of|to) )?"
+    r"(?:reviewers?|referees?)(?: \d{4})?|reviewer acknowledge?ments?|obituary|obituaries|calendar(?: of events)?"
+    r"|letters?(?: to the editor)?|correspondence|abstracts?|commentary|highlights|erratum notice|errata notice"
+    r"|upcoming events|meeting report|conference report|call for papers|information for authors"
+    r"|instructions (?:to|for) authors|guidelines for authors"
+    r")(?: \d{1,3})?$")
+
+
+def generic_title(title: str) -> bool:
+    """A column title ("Editorial", "Editor's Comments", "In this issue", "Book reviews") on a normalised title."""
+    return bool(GENERIC_TITLE_RE.match(title))
+
+
+# words whose replacement by another never makes another paper
+FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for and or by from as into onto via vs versus its their his her is are was were be "
+    "been this these that those using use".split())
+ROMAN_WORD_RE = re.compile(r"^(?:i{1,3}|iv|v|vi{1,3}|ix|x)$")
+IRREGULAR = {"mice": "mouse", "women": "woman", "men": "man", "children": "child", "feet": "foot", "teeth": "tooth",
+             "analyses": "analysis", "diagnoses": "diagnosis", "data": "datum", "criteria": "criterion",
+             "phenomena": "phenomenon", "bacteria": "bacterium", "vertebrae": "vertebra"}
+# British spellings and their American forms, as regular expressions on one word
+SPELLING = [(re.compile(p), r) for p, r in (
+    (r"ae", "e"), (r"oe", "e"), (r"our(?=s?$|ed$|ing$|ite)", "or"), (r"is(?=e$|es$|ed$|er$|ers$|ing$|ation)", "iz"),
+    (r"ys(?=e$|es$|ed$|ing$)", "yz"), (r"([^aeiou])re(s?)$", r"\1er\2"), (r"ogue(s?)$", r"og\1"),
+    (r"ll(?=ed$|ing$|er$|ers$)", "l"), (r"ph", "f"), (r"amme(s?)$", r"am\1"), (r"ence$", "ense"))]
+GLUED_WORDS = 4  # up to this many words of one title may be written as one in the other ("bitereffectongut")
+TYPO_MIN_LETTERS = 5  # one letter wrong, missing or swapped in a word this long is a typo, not another word
+
+
+def _word_key(w: str) -> str:
+    """One spelling of a word: irregular and regular plurals to the singular, British to American."""
+    if w in IRREGULAR:
+        return IRREGULAR[w]
+    for pattern, repl in SPELLING:
+        w = pattern.sub(repl, w)
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("es") and (w[-3:-2] in ("s", "x", "z") or w[-4:-2] in ("ch", "sh")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
+        w = w[:-1]
+    return w
+
+
+def _content(w: str) -> bool:
+    """A word that names something: not a function word, a number, a single letter or a roman numeral."""
+    return len(w) > 1 and w not in FUNCTION_WORDS and not w.isdigit() and not ROMAN_WORD_RE.match(w)
+
+
+def content_words(title: str) -> int:
+    """How many content words a normalised title has ("Editorial" 1; a research article's title many)."""
+    return sum(1 for w in title.split() if _content(w))
+
+
+def _variant(u: str, v: str) -> bool:
+    """Two spellings of one word: the same key, a typo (one edit in a long word), or an abbreviation ("natl")."""
+    if _word_key(u) == _word_key(v):
+        return True
+    if min(len(u), len(v)) >= TYPO_MIN_LETTERS and OSA.distance(u, v) <= 1:
+        return True
+    short, long_ = sorted((u, v), key=len)
+    if len(short) <= 4 and short[0] == long_[0] and not long_.startswith(short):  # "vs" versus, "natl" national
+        rest = iter(long_)
+        return all(ch in rest for ch in short)
+    return False
+
+
+def _unglue(only_a: list[str], only_b: list[str], wa: list[str], wb: list[str]) -> tuple[list[str], list[str]]:
+    """Drop the words one title writes together and the other apart ("healthcare" / "health care")."""
+    drop_a: set[str] = set()
+    drop_b: set[str] = set()
+    for words, only_other, drop_self, drop_other in ((wa, only_b, drop_a, drop_b), (wb, only_a, drop_b, drop_a)):
+        for n in range(2, GLUED_WORDS + 1):
+            for i in range(len(words) - n + 1):
+                if (glued := "".join(words[i:i + n])) in only_other:
+                    drop_other.add(glued)
+                    drop_self.update(words[i:i + n])
+    return [w for w in only_a if w not in drop_a], [w for w in only_b if w not in drop_b]
+
+
+def substituted_words(a: str, b: str) -> tuple[str, str] | None:
+    """A content word of one normalised title replaced by another word in the other ("serotonin" /
+    "histamine"), or None when the titles differ only in spelling (British/American, typos, plurals),
+    spacing ("healthcare"), function words, numbers, or in words one of them adds or drops."""
+    if a == b:
+        return None
+    wa, wb = a.split(), b.split()
+    only_a = [w for w in dict.fromkeys(wa) if w not in set(wb) and _content(w)]
+    only_b = [w for w in dict.fromkeys(wb) if w not in set(wa) and _content(w)]
+    if not only_a or not only_b:
+        return None
+    only_a, only_b = _unglue(only_a, only_b, wa, wb)
+    rest_b = list(only_b)
+    left = []
+    for u in only_a:
+        match = next((v for v in rest_b if _variant(u, v)), None)
+        if match is None:
+            left.append(u)
+        else:
+            rest_b.remove(match)
+    if left and rest_b:
+        return left[0], rest_b[0]
+    return None

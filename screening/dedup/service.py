@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from screening.dedup.core import DedupRecord, find_duplicates
+from screening.dedup.core import RELATIONS, DedupRecord, Link, find_duplicates
 from screening.errors import Conflict, InvalidValue, NotFound
+from screening.storage.limits import check_int64
 from screening.storage.models import (
     Assignment,
     Decision,
@@ -28,6 +29,7 @@ from screening.storage.models import (
     DedupPair,
     DedupRun,
     Record,
+    RecordLink,
     Search,
 )
 from screening.team.users import manager
@@ -43,6 +45,7 @@ class DedupSummary:
     queued: int
     flagged: int
     comparisons: int
+    linked: int  # related records linked (errata, retractions, updates...), not merged
     seconds: float
     by_rule: dict[str, int] = field(default_factory=dict)
     run_id: int | None = None
@@ -71,21 +74,59 @@ def _load(session: Session) -> tuple[list[DedupRecord], set[int]]:
     return out, locked
 
 
-def _constraints(session: Session) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """The latest manual decision per pair wins (decisions are append-only)."""
-    latest: dict[tuple[int, int], str] = {}
+@dataclass
+class PeoplesDecisions:
+    """What people decided, the latest decision per pair winning (decisions are append-only)."""
+
+    must: list[tuple[int, int]]  # merged
+    cannot: list[tuple[int, int]]  # split
+    links: dict[tuple[int, int], str]  # (notice, article) -> relation, linked by a person
+    unlinked: set[tuple[int, int]]  # pairs (either order, smaller id first) a person said are not related
+
+
+def _decisions(session: Session) -> PeoplesDecisions:
+    grouping: dict[tuple[int, int], str] = {}
+    relating: dict[tuple[int, int], tuple[str, int, int]] = {}
     for d in session.scalars(select(DedupDecision).order_by(DedupDecision.id)):
-        latest[(min(d.record_a, d.record_b), max(d.record_a, d.record_b))] = d.decision
-    must = [p for p, d in latest.items() if d == "merge"]
-    cannot = [p for p, d in latest.items() if d == "split"]
-    return must, cannot
+        key = (min(d.record_a, d.record_b), max(d.record_a, d.record_b))
+        if d.decision in ("merge", "split"):
+            grouping[key] = d.decision
+        else:
+            relating[key] = (d.decision, d.record_a, d.record_b)
+    return PeoplesDecisions(
+        must=[p for p, d in grouping.items() if d == "merge"],
+        cannot=[p for p, d in grouping.items() if d == "split"],
+        links={(a, b): d.removeprefix("link:") for d, a, b in relating.values() if d.startswith("link:")},
+        unlinked={p for p, (d, _, _) in relating.items() if d == "unlink"})
+
+
+def _store_links(session: Session, found: list[Link], people: PeoplesDecisions, parent: dict[int, int],
+                 run_id: int) -> int:
+    """Replace the stored links: the engine's (but those a person unlinked) and the people's,
+    each between the kept records of the two groups."""
+    session.execute(delete(RecordLink))
+    rows: dict[tuple[int, int, str], dict[str, Any]] = {}
+    candidates = [(lk.a, lk.b, lk.rule, "auto", dict(lk.scores)) for lk in found]
+    candidates += [(a, b, rel, "manual", {}) for (a, b), rel in people.links.items()]
+    for a, b, relation, source, scores in candidates:
+        if source == "auto" and (min(a, b), max(a, b)) in people.unlinked:
+            continue
+        ka, kb = parent.get(a, a), parent.get(b, b)
+        if ka == kb:
+            continue  # merged after all: one record, no link
+        rows[(ka, kb, relation)] = {"record_a": ka, "record_b": kb, "relation": relation, "source": source,
+                                    "scores": scores, "run_id": run_id}
+    if rows:
+        session.execute(insert(RecordLink), list(rows.values()))
+    return len(rows)
 
 
 def run_dedup(session: Session, *, progress: Callable[[int], None] | None = None) -> DedupSummary:
     """One automatic pass over all records; stores groups, explanations and the queue."""
     t0 = time.perf_counter()
     records, locked = _load(session)
-    must, cannot = _constraints(session)
+    people = _decisions(session)
+    must, cannot = people.must, people.cannot
     result = find_duplicates(records, must_link=must, cannot_link=cannot, progress=progress)
 
     new_parent: dict[int, int] = {}
@@ -136,8 +177,10 @@ def run_dedup(session: Session, *, progress: Callable[[int], None] | None = None
     queue_rows = [q for q in queue_rows if (q["record_a"], q["record_b"]) not in existing]
     if queue_rows:
         session.execute(insert(DedupPair), queue_rows)
+    linked = _store_links(session, result.related, people, new_parent, run.id)
     summary = DedupSummary(
         records=len(records), groups=len(result.groups), removed=len(new_parent), queued=len(queue_rows),
+        linked=linked,
         flagged=flagged, comparisons=int(getattr(result, "comparisons", 0)),
         seconds=round(time.perf_counter() - t0, 2), by_rule=dict(by_rule), run_id=run.id,
     )
@@ -147,6 +190,7 @@ def run_dedup(session: Session, *, progress: Callable[[int], None] | None = None
 
 def group_of(session: Session, record_id: int) -> list[Record]:
     """The kept record of ``record_id``'s group first, then its removed duplicates."""
+    check_int64(record_id, "record_id", what="a record id")
     rec = session.get(Record, record_id)
     if rec is None:
         raise NotFound("record", record_id)
@@ -168,6 +212,68 @@ def record_decision(session: Session, a: int, b: int, decision: str, *, by: str 
     session.add(DedupDecision(record_a=min(a, b), record_b=max(a, b), decision=decision, by=who.name, note=note))
     session.execute(update(DedupPair).where(DedupPair.record_a == min(a, b), DedupPair.record_b == max(a, b))
                     .values(status="decided"))
+
+
+def link_records(session: Session, notice: int, article: int, relation: str, *, by: str | None = None,
+                 note: str | None = None) -> None:
+    """A person says ``notice`` is the ``relation`` (erratum, retraction, ...) of ``article``; kept by every pass."""
+    if relation not in RELATIONS:
+        raise InvalidValue("relation", f"a relation is one of {', '.join(RELATIONS)}, not {relation!r}.",
+                           value=relation)
+    who = manager(session, by, action="link related records")
+    _check_pair(session, notice, article, "linked to")
+    session.add(DedupDecision(record_a=notice, record_b=article, decision=f"link:{relation}", by=who.name, note=note))
+    run_dedup(session)
+
+
+def unlink_records(session: Session, a: int, b: int, *, by: str | None = None, note: str | None = None) -> None:
+    """A person says ``a`` and ``b`` are not related (the engine's link between them is dropped for good)."""
+    who = manager(session, by, action="unlink related records")
+    _check_pair(session, a, b, "unlinked from")
+    session.add(DedupDecision(record_a=min(a, b), record_b=max(a, b), decision="unlink", by=who.name, note=note))
+    run_dedup(session)
+
+
+def _check_pair(session: Session, a: int, b: int, verb: str) -> None:
+    if a == b:
+        raise InvalidValue("b", f"a record cannot be {verb} itself.", value=b)
+    for rid in (a, b):
+        check_int64(rid, "record_id", what="a record id")
+        if session.get(Record, rid) is None:
+            raise NotFound("record", rid)
+
+
+@dataclass
+class Related:
+    """A record related to another, seen from that other: ``relation`` is what this record is to it
+    ("erratum": this one is its erratum; "erratum of": it is this one's erratum... read from the record)."""
+
+    record_id: int
+    relation: str  # "retraction" (this record is a retraction of the one looked at) / "retraction of"
+    title: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def related_to(session: Session, record_ids: Iterable[int] | None = None) -> dict[int, list[Related]]:
+    """For each record (every record when ``record_ids`` is None), the records linked to it.
+
+    Seen from the article, an erratum is its "erratum"; seen from the erratum, the article is
+    what it is the "erratum of". A retracted article therefore carries relation "retraction".
+    """
+    stmt = select(RecordLink.record_a, RecordLink.record_b, RecordLink.relation).order_by(RecordLink.id)
+    ids = None if record_ids is None else set(record_ids)
+    if ids is not None:
+        stmt = stmt.where(RecordLink.record_a.in_(ids) | RecordLink.record_b.in_(ids))
+    links = list(session.execute(stmt).all())
+    other_ids = {x for a, b, _ in links for x in (a, b)}
+    titles = dict(session.execute(select(Record.id, Record.title).where(Record.id.in_(other_ids))).all())
+    out: dict[int, list[Related]] = defaultdict(list)
+    for a, b, relation in links:
+        out[b].append(Related(a, relation, titles.get(a)))  # a is b's erratum / retraction / ...
+        out[a].append(Related(b, f"{relation} of", titles.get(b)))
+    return {k: v for k, v in out.items() if ids is None or k in ids}
 
 
 def split_record(session: Session, record_id: int, *, by: str | None = None, note: str | None = None) -> int:
@@ -200,5 +306,13 @@ def merge_records(session: Session, a: int, b: int, *, by: str | None = None, no
     run_dedup(session)
 
 
-def pending_pairs(session: Session) -> list[DedupPair]:
+def pending_pairs(session: Session, viewer: str | None = None) -> list[DedupPair]:
+    """The doubtful pairs waiting for a person (for a named viewer: a PI or admin only)."""
+    if viewer is not None:
+        manager(session, viewer, action="review doubtful duplicates")
     return list(session.scalars(select(DedupPair).where(DedupPair.status == "pending").order_by(DedupPair.id)))
+
+
+def last_run(session: Session) -> DedupRun | None:
+    """The latest automatic pass, with its counts."""
+    return session.scalar(select(DedupRun).order_by(DedupRun.id.desc()).limit(1))

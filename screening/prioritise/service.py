@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from screening.errors import Conflict
@@ -27,7 +27,7 @@ from screening.review.queue import QueueItem, queue
 from screening.review.sets import get_set, kept_members
 from screening.storage.db import Database
 from screening.storage.limits import check_int64
-from screening.storage.models import Decision, ModelRun, Record, RecordScore, ScreeningSet
+from screening.storage.models import Assignment, Decision, ModelRun, Record, RecordScore, ScreeningSet
 
 
 def labels_of(session: Session, st: ScreeningSet) -> dict[int, int]:
@@ -77,10 +77,19 @@ def rank_set(session: Session, set_name: str, *, model: str | None = None, seed:
     session.add(run)
     session.flush()
     session.execute(delete(RecordScore).where(RecordScore.set_id == st.id))
-    todo = [{"set_id": st.id, "record_id": r, "score": float(res.scores[i]), "run_id": run.id}
-            for i, r in enumerate(members) if r not in labels]
+    undecided = [i for i, r in enumerate(members) if r not in labels]
+    # the score stored is the record's rank among the undecided as a share in (0, 1]: 1 is the likeliest
+    # include, the same scale whatever the model, and 0 is left for records not ranked yet
+    shares = np.empty(len(undecided))
+    shares[np.argsort(res.scores[undecided], kind="stable")] = np.arange(1, len(undecided) + 1) / len(undecided)
+    todo = [{"set_id": st.id, "record_id": members[i], "score": float(share), "run_id": run.id}
+            for i, share in zip(undecided, shares, strict=True)]
     for i in range(0, len(todo), 5000):
         session.execute(insert(RecordScore), todo[i:i + 5000])
+    # each screener's queue order, in one statement: the assignments take their record's new share
+    session.execute(update(Assignment).where(Assignment.set_id == st.id, Assignment.phase == "single").values(
+        priority=func.coalesce(select(RecordScore.score).where(
+            RecordScore.set_id == st.id, RecordScore.record_id == Assignment.record_id).scalar_subquery(), 0.0)))
     run.seconds = round(time.perf_counter() - t0, 3)
     return RankSummary(st.name, len(idx), int(sum(y)), len(todo), run.seconds, res.model, run.id)
 

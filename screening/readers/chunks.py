@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import codecs
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 
 from screening.errors import InputFileError
+from screening.readers.encoding import STRAY_BYTES, drop_nuls
 from screening.readers.formats import FORMATS
 from screening.readers.tagged import TaggedStats, iter_tagged
 from screening.readers.types import FileInfo, ParsedRecord
@@ -40,27 +43,35 @@ class ChunkStats:
 
 
 def plan_chunks(path: str, fmt: str, size: int | None = None) -> Iterator[tuple[int, int]]:
-    """``(offset, length)`` byte ranges that cover the file, each beginning at a record start."""
+    """``(offset, length)`` byte ranges that cover the file, each beginning at a record start.
+
+    Linear in the file: each block is searched once (with the few bytes before it, for a start
+    line split between blocks), and nothing is kept but counts, however long a record is.
+    """
     size = size or CHUNK_BYTES
     marker = FORMATS[fmt].cut_marker
     assert marker is not None, f"{fmt} is not a tagged format"
-    offset = 0
+    offset = 0  # where the current chunk begins
+    held = 0  # bytes read since then
+    tail = b""  # the last bytes read, for a line end + marker split between two blocks
     with open(path, "rb") as fh:
-        buf = b""
         while True:
             block = fh.read(size)
-            buf += block
             if not block:
-                if buf:
-                    yield offset, len(buf)
+                if held:
+                    yield offset, held
                 return
-            # the last record start in the buffer (not at its very beginning) ends this chunk
-            cut = max(buf.rfind(b"\n" + marker), buf.rfind(b"\r" + marker))
-            if cut <= 0:
-                continue  # one record longer than the block: read on
-            yield offset, cut + 1
-            offset += cut + 1
-            buf = buf[cut + 1:]
+            window = tail + block
+            # the last record start in the window (not at the chunk's very beginning) ends this chunk
+            cut = max(window.rfind(b"\n" + marker), window.rfind(b"\r" + marker))
+            at = held - len(tail) + cut + 1  # the chunk's length up to that line
+            if cut < 0 or at <= 1:
+                held += len(block)  # one record longer than the block: read on
+            else:
+                yield offset, at
+                offset += at
+                held = len(window) - cut - 1
+            tail = window[-len(marker):]
 
 
 @contextmanager
@@ -92,22 +103,25 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def _start_lines(text: str, fmt: str) -> list[int]:
-    """Line numbers (from 1) of the lines that look like a record start."""
+@cache
+def _start_re(fmt: str) -> re.Pattern[str]:
+    """The format's record start at the start of a line, anchored on the line end before it (fast to scan)."""
     spec = FORMATS[fmt]
-    start_re, indent_ok = spec.start_re, spec.start_indented
-    assert start_re is not None, f"{fmt} is not a tagged format"
-    out: list[int] = []
-    line, pos = 1, 0
+    assert spec.start_re is not None, f"{fmt} is not a tagged format"
+    indent = r"[^\S\n]*" if spec.start_indented else ""
+    return re.compile(r"\n\ufeff?" + indent + f"(?:{spec.start_re.pattern})", spec.start_re.flags)
+
+
+def _start_lines(text: str, fmt: str) -> list[int]:
+    """Line numbers (from 1) of the lines that look like a record start (linear in the text)."""
+    start_re = _start_re(fmt)
+    end = text.find("\n")
+    out = [1] if start_re.match("\n" + (text if end < 0 else text[:end])) else []
+    line, pos = 1, 0  # line: the line that holds text[pos]
     for m in start_re.finditer(text):
-        begin = text.rfind("\n", 0, m.start()) + 1
-        if begin != m.start():
-            prefix = text[begin:m.start()].removeprefix("\ufeff")
-            if prefix and not (indent_ok and prefix.isspace()):
-                continue  # the tag's letters inside a value, not at the start of a line
         line += text.count("\n", pos, m.start())
         pos = m.start()
-        out.append(line)
+        out.append(line + 1)  # the match begins with the line end before the start line
     return out
 
 
@@ -118,7 +132,8 @@ def parse_chunk(path: str, encoding: str, fmt: str, offset: int, length: int) ->
         data = fh.read(length)
     if offset == 0 and encoding.startswith("utf-8") and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
-    text = universal_newlines(data.decode(encoding.replace("-sig", "")))
+    # universal newlines before NULs are dropped, so lines are those the encoding pass numbered
+    text = drop_nuls(universal_newlines(data.decode(encoding.replace("-sig", ""), STRAY_BYTES)))
     lines = split_lines(text)
     stats = ChunkStats(bytes=length, lines=len(lines), expected_starts=_start_lines(text, fmt))
     spec = FORMATS[fmt]

@@ -30,11 +30,13 @@ COPYRIGHT_VALUE_RE = re.compile(
     r"copyright|\(c\)\s*\d{4}|©|all rights reserved|is the property of .{0,200} may not be copied", re.I
 )
 # The trailing sentences of an abstract that are a notice ("Copyright © 2020 Elsevier Ltd. All
-# rights reserved.", "This article is protected by copyright. All rights reserved.").
-NOTICE_SENTENCE_RE = re.compile(
-    r"(?:^|(?<=[.!?\]])\s)((?:[^.!?]*?(?:copyright|©|\(c\)\s*\d{4}|all rights reserved)[^.!?]*[.!?]?\s*)+)$", re.I
-)
-ISSN_NOTE_RE = re.compile(r"\s*\(.*?\)\s*$")  # "1234-5678 (Print)"
+# rights reserved.", "This article is protected by copyright. All rights reserved."): see
+# ``notice_start``, which finds them in linear time (a single regular expression for "one or more
+# sentences holding a notice word, to the end" backtracks exponentially on a sentence that holds
+# the word several times and is followed by one that does not).
+NOTICE_WORD_RE = re.compile(r"copyright|©|\(c\)\s*\d{4}|all rights reserved", re.I)
+SENTENCE_END_RE = re.compile(r"[.!?]")
+SENTENCE_START_RE = re.compile(r"(?<=[.!?\]])\s")  # a sentence may begin after this space
 AUTHOR_LIST_PART_RE = re.compile(r"^[^\d,]+ [A-Z]{1,4}$")  # "van der Helm JJ": surname + initials
 
 
@@ -99,6 +101,64 @@ def join_pages(start: str | None, end: str | None) -> str | None:
     return start or end or None
 
 
+def notice_start(text: str, pos: int = 0) -> int | None:
+    """Where the notice sentences that end ``text`` begin (at ``pos`` or later), or None.
+
+    A sentence runs to ``.``, ``!`` or ``?`` (or the end of the text); a notice sentence holds
+    "copyright", "©", "(c) 2020" or "all rights reserved". The notice is the longest run of notice
+    sentences reaching the end of the text (blanks may follow) that begins at the start of the text
+    or after a sentence end (or closing bracket) and a space. A space after such an end, inside a
+    sentence that has the word later on, may begin the run too ("[Abstract] Copyright ...").
+    Linear in the text: every character is looked at a constant number of times.
+    """
+    words = [m.start() for m in NOTICE_WORD_RE.finditer(text, pos)]
+    if not words:
+        return None
+    stops = [m.end() for m in SENTENCE_END_RE.finditer(text, pos)] + [len(text)]  # sentence i ends at stops[i]
+    last_word = [-1] * len(stops)  # where the last notice word of each sentence begins
+    i = 0
+    for w in words:  # (a word holds no sentence end, so it lies within one sentence)
+        while stops[i] <= w:
+            i += 1
+        last_word[i] = w
+    # walk back from the end while sentences are notices: the text after the last sentence end may be blank
+    first = len(stops) - 1
+    if last_word[first] < 0 and text[stops[first - 1] if first else pos:].strip():
+        return None
+    while first > 0 and last_word[first - 1] >= 0:
+        first -= 1
+    begin = stops[first - 1] if first else pos
+    # the first place in that run where a notice may begin and a notice word still follows in its sentence
+    if pos == 0 and first == 0 and last_word[0] >= 0:
+        return 0
+    i = first
+    for m in SENTENCE_START_RE.finditer(text, max(pos, begin - 1)):
+        at = m.end()
+        while i < len(stops) and stops[i] <= at:
+            i += 1
+        if i == len(stops):
+            break
+        if last_word[i] >= at:
+            return at
+    return None
+
+
+def strip_trailing_note(value: str) -> str:
+    """``value`` without a parenthesised note that ends it: "1234-5678 (Print)" -> "1234-5678".
+
+    What ``re.sub(r"\\s*\\(.*?\\)\\s*$", "", value)`` did, without its quadratic backtracking on
+    long runs of spaces or of opening brackets.
+    """
+    text = value.rstrip()
+    if not text.endswith(")"):
+        return value
+    close = len(text) - 1
+    opening = text.find("(", text.rfind("\n", 0, close) + 1, close)
+    if opening < 0:
+        return value
+    return text[:opening].rstrip()
+
+
 def split_abstract(values: list[str]) -> tuple[str | None, str | None]:
     """All abstract parts joined; vendor copyright notices returned apart.
 
@@ -113,16 +173,16 @@ def split_abstract(values: list[str]) -> tuple[str | None, str | None]:
             continue
         tail = v[-700:].lower()
         if "copyright" in tail or "©" in tail or "(c)" in tail or "rights reserved" in tail or "property of" in tail:
-            if len(v) < 700 and (m := NOTICE_SENTENCE_RE.search(v)) and m.start(1) == 0:
+            if len(v) < 700 and notice_start(v) == 0:
                 notices.append(v)
                 continue
             if len(v) < 700 and COPYRIGHT_VALUE_RE.search(v) and v.lower().startswith(("copyright", "©", "(c)")):
                 notices.append(v)
                 continue
-            m = NOTICE_SENTENCE_RE.search(v, max(0, len(v) - 700))
-            if m and m.start(1) > 0:
-                notices.append(m.group(1).strip())
-                v = v[: m.start(1)].rstrip()
+            at = notice_start(v, max(0, len(v) - 700))
+            if at:
+                notices.append(v[at:].strip())
+                v = v[:at].rstrip()
         if v and v not in parts:
             parts.append(v)
     return ("\n\n".join(parts) or None), ("\n".join(dict.fromkeys(notices)) or None)
@@ -175,7 +235,7 @@ def fields_from_ris(raw: Iterable[tuple[str, str] | list[str]]) -> RecordFields:
     f.doi = find_doi(t, ("DO", "L3", "L1", "L2", "UR", "LK", "M3", "N1"))
     f.database = "; ".join(_unique(t["DB"])) if "DB" in t else None
     f.urls = _unique(v for v in t.get("UR", []) + t.get("L1", []) + t.get("L2", []) if "://" in v)
-    f.issn = _unique(ISSN_NOTE_RE.sub("", v) if "(" in v else v for v in t.get("SN", ()))
+    f.issn = _unique(strip_trailing_note(v) if "(" in v else v for v in t.get("SN", ()))
     f.language = first(t, "LA")
     f.keywords = _unique(k for v in t.get("KW", []) for k in (v.split(";") if ";" in v else [v]))
     f.pub_type = first(t, "M3", "PT") or f.ris_type
@@ -272,7 +332,7 @@ def fields_from_nbib(raw: Iterable[tuple[str, str] | list[str]]) -> RecordFields
     f.language = first(t, "LA")
     f.keywords = _unique(t.get("OT", []) + t.get("MH", []))
     f.pub_type = first(t, "PT")
-    f.issn = _unique(re.sub(r"\s*\(.*?\)\s*$", "", v) for v in t.get("IS", []))
+    f.issn = _unique(strip_trailing_note(v) for v in t.get("IS", []))
     f.database = "PubMed"
     f.ris_type = "JOUR"
     pmc = first(t, "PMC")

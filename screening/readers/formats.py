@@ -49,7 +49,7 @@ class Format:
 
 
 def _is_ris(lines: list[str]) -> bool:
-    return any(h.startswith("TY  -") for h in lines)
+    return any(h[:5].upper() == "TY  -" for h in lines)
 
 
 def _is_nbib(lines: list[str]) -> bool:
@@ -63,7 +63,10 @@ def _is_wos(lines: list[str]) -> bool:
 
 def csv_header(line: str) -> list[str]:
     """The cells of a CSV header line, with the delimiter (comma, semicolon, tab) it uses most."""
-    return next(csv.reader([line], delimiter=csv_delimiter(line)))
+    try:
+        return next(csv.reader([line], delimiter=csv_delimiter(line)), [])
+    except csv.Error:  # a cell over the csv module's size limit: not a header
+        return []
 
 
 def csv_delimiter(line: str) -> str:
@@ -75,10 +78,12 @@ def _is_csv(lines: list[str]) -> bool:
     return len(header) >= 2 and bool(csv_column_map(header).get("title"))
 
 
-# The start patterns put the tag first so the regex engine can jump between its occurrences;
-# ``[^\S\n]`` is ``\s`` within one line.
+# A start pattern is matched at the start of a line (after a BOM, and after indentation where
+# ``start_indented``): ``chunks`` anchors it on the line end before it, which keeps the scan fast
+# whatever the pattern. ``[^\S\n]`` is ``\s`` within one line. RIS tags are read in any case
+# (``RawRisParser``), so ``ty  - `` starts a record for the parser and for the count alike.
 RIS = Format("ris", "RIS (every vendor: Ovid, EBSCOhost, Embase.com, Scopus, Web of Science, Cochrane, EndNote)",
-             _is_ris, fields_from_ris, RawRisParser, b"TY  -", re.compile(r"TY[^\S\n]*-"), True)
+             _is_ris, fields_from_ris, RawRisParser, b"TY  -", re.compile(r"[Tt][Yy][^\S\n]*-"), True)
 NBIB = Format("nbib", "PubMed MEDLINE (.nbib, also saved as .txt or .ris)",
               _is_nbib, fields_from_nbib, NbibParser, b"PMID-", re.compile(r"PMID[^\S\n]*-"))
 WOS = Format("wos", "Web of Science plain text", _is_wos, fields_from_wos, RawWokParser, b"PT ",

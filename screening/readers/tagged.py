@@ -34,10 +34,12 @@ class RawRisParser(RisParser):
 
     def parse_line(self, line: str) -> tuple[str, str] | tuple[None, str]:
         # rispy requires "XY  -"; some exports put a BOM before the first tag (rispy then
-        # silently loses the record) or end the separator without a trailing space.
-        tag = line[:2]
-        if line.startswith("  -", 2) and tag.isupper() and tag[0].isalpha():
-            return tag, line[6:].strip()
+        # silently loses the record) or end the separator without a trailing space. A tag in
+        # lower case ("ab  - ") is still a tag, not text continuing the previous value.
+        if line.startswith("  -", 2):
+            tag = line[:2]
+            if (tag.isupper() or (tag := tag.upper()).isupper()) and tag[0].isalpha():
+                return tag, line[6:].strip()
         if line.startswith("\ufeff"):
             return self.parse_line(line[1:])
         return None, line.strip()
@@ -99,11 +101,29 @@ def iter_tagged(
     parse_line = parser.parse_line
     ignore = frozenset(parser.ignore)
     raw: list[tuple[str, str]] | None = None
+    # continuation lines of raw[-1]'s value, joined once when the value ends: adding each line to
+    # the value as it came copied the value every time (quadratic in a value of many lines)
+    more: list[str] = []
     start = 0
     for n, line in enumerate(lines, 1):
         if not line:
             continue  # (a line of spaces parses as no tag and no content: skipped below)
         tag, content = parse_line(line)
+        if tag is None:
+            if content and raw is not None:
+                last_tag, last_value = raw[-1]
+                if more:
+                    more.append(content)
+                elif not last_value:
+                    raw[-1] = (last_tag, content)
+                elif last_tag in multi:
+                    raw.append((last_tag, content))
+                else:
+                    more.append(content)
+            continue
+        if more and raw is not None:  # a tag line ends the value being continued
+            raw[-1] = (raw[-1][0], join.join([raw[-1][1], *more]))
+            more = []
         if tag == start_tag:
             if raw is not None:  # a new record began: the previous one ends here
                 if end_tag:
@@ -114,18 +134,8 @@ def iter_tagged(
             stats.starts.append(n)
             continue
         if raw is None:
-            if tag is not None and tag not in ignore and tag != end_tag:
+            if tag not in ignore and tag != end_tag:
                 stats.orphans.append(n)
-            continue
-        if tag is None:
-            if content:
-                last_tag, last_value = raw[-1]
-                if not last_value:
-                    raw[-1] = (last_tag, content)
-                elif last_tag in multi:
-                    raw.append((last_tag, content))
-                else:
-                    raw[-1] = (last_tag, last_value + join + content)
             continue
         if end_tag and tag == end_tag:
             yield start, raw
@@ -135,6 +145,8 @@ def iter_tagged(
             continue
         raw.append((tag, content))
     if raw is not None:
+        if more:
+            raw[-1] = (raw[-1][0], join.join([raw[-1][1], *more]))
         if end_tag:
             stats.missing_end.append(start)
         yield start, raw

@@ -53,6 +53,12 @@ class FileInfo:
 
     path: str
     format: str  # "ris", "nbib", "csv", "wos", ...
-    encoding: str
+    encoding: str  # as reported to the user: utf-8, utf-16, cp1252, ...
     warnings: list[str] = field(default_factory=list)
     n_records: int = 0
+    source: str = ""  # the file the records are parsed from: ``path``, or a UTF-8 copy of a UTF-16 file
+    codec: str = ""  # how ``source`` is decoded (with the ``encoding.STRAY_BYTES`` error handler)
+
+    def __post_init__(self) -> None:
+        self.source = self.source or self.path
+        self.codec = self.codec or ("utf-8-sig" if self.encoding.startswith("utf-") else self.encoding)

@@ -9,7 +9,7 @@ rispy's writer works on its mapped dictionaries, which cannot hold a repeated no
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TextIO
+from typing import IO
 
 from screening.readers.types import RecordFields
 
@@ -56,7 +56,7 @@ def raw_from_fields(f: RecordFields) -> list[tuple[str, str]]:
     return out
 
 
-def write_ris(records: Iterable[tuple[list[tuple[str, str]] | None, RecordFields]], fh: TextIO) -> int:
+def write_ris(records: Iterable[tuple[list[tuple[str, str]] | None, RecordFields]], fh: IO[str]) -> int:
     """Write records as RIS; each item is ``(raw RIS tags or None, fields)``. Returns the count."""
     n = 0
     for raw, fields in records:

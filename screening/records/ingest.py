@@ -7,9 +7,14 @@ into the same search is skipped, which makes re-running an import a no-op.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,7 +27,7 @@ from sqlalchemy import String, Table, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from screening.errors import InputFileError
-from screening.readers import FORMATS, open_file
+from screening.readers import FORMATS, open_file, release
 from screening.readers.chunks import ChunkStats, Reconciler, parse_chunk, paused_gc, plan_chunks
 from screening.readers.types import FileInfo, ParsedRecord, RecordFields
 from screening.records.searches import get_search
@@ -79,6 +84,19 @@ JSON_COLUMNS = frozenset(("raw", "authors", "accessions", "issn", "keywords", "u
 POSITION, LINE = 2, 3
 
 
+def _column_limits() -> tuple[tuple[int, str, int], ...]:
+    """``(index in a row, column, length)`` of every bounded text column a record's fields fill."""
+    table = Record.__table__
+    assert isinstance(table, Table)
+    return tuple((i, c, t.length) for i, c in enumerate(ROW_COLUMNS)
+                 if c in FIELD_COLUMNS and isinstance(t := table.c[c].type, String) and t.length)
+
+
+# Read from the schema, so a migration that widens a column widens the check. SQLite stores a
+# longer value whole; PostgreSQL refuses it (StringDataRightTruncation) and the import with it.
+COLUMN_LIMITS = _column_limits()
+
+
 def _dumps(value: Any) -> str:
     # orjson: the raw record is most of a row, and encoding it with the json module was a
     # fifth of an import's time
@@ -96,11 +114,33 @@ def _row(rec: ParsedRecord, fixed: tuple[Any, Any, str, Any]) -> list[Any]:
             f.database, d(f.urls), created_at]
 
 
+def fit_columns(row: list[Any]) -> list[tuple[str, int]]:
+    """Cut the derived values of ``row`` that are longer than their column; return ``(column, length)`` of each.
+
+    Only the derived column is cut: the raw record (``raw``) keeps the value whole.
+    """
+    cut: list[tuple[str, int]] = []
+    for i, column, limit in COLUMN_LIMITS:
+        value = row[i]
+        if value is not None and len(value) > limit:
+            cut.append((column, len(value)))
+            row[i] = value[:limit]
+    return cut
+
+
+Cuts = list[tuple[int, str, int]]  # (line of the record, column, the value's length) of each value cut
+
+
 def parse_rows(path: str, encoding: str, fmt: str, offset: int, length: int,
-               fixed: tuple[Any, ...]) -> tuple[list[list[Any]], ChunkStats]:
-    """One chunk of a tagged file as rows ready to write (run in a worker process for large files)."""
+               fixed: tuple[Any, ...]) -> tuple[list[list[Any]], ChunkStats, Cuts]:
+    """One chunk of a tagged file as rows ready to write (run in a worker process for large files).
+
+    The third item lists the values cut to their column's length, with the record's line in the chunk.
+    """
     records, stats = parse_chunk(path, encoding, fmt, offset, length)
-    return [_row(r, fixed) for r in records], stats
+    rows = [_row(r, fixed) for r in records]
+    cuts = [(row[LINE], column, n) for row in rows for column, n in fit_columns(row)]
+    return rows, stats, cuts
 
 
 class _BulkInsert:
@@ -152,10 +192,11 @@ class _BulkInsert:
 
 
 def _chunk_results(path: str, encoding: str, fmt: str,
-                   fixed: tuple[Any, ...]) -> Iterator[tuple[list[list[Any]], ChunkStats]]:
+                   fixed: tuple[Any, ...]) -> Iterator[tuple[list[list[Any]], ChunkStats, Cuts]]:
     """Parsed chunks in file order: in worker processes for a large file, here for a small one.
 
     At most two chunks per worker are in flight, so memory stays flat while this process writes.
+    The workers end with this process, even when it is killed (``_die_with_parent``).
     """
     chunks = plan_chunks(path, fmt)
     workers = _workers(path)
@@ -164,14 +205,44 @@ def _chunk_results(path: str, encoding: str, fmt: str,
             yield parse_rows(path, encoding, fmt, offset, length, fixed)
         return
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending: deque[Future[tuple[list[list[Any]], ChunkStats]]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
+        pending: deque[Future[tuple[list[list[Any]], ChunkStats, Cuts]]] = deque()
         for offset, length in chunks:
             pending.append(pool.submit(parse_rows, path, encoding, fmt, offset, length, fixed))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the importer ends, however it ends.
+
+    A worker whose importer was killed (SIGKILL, the OOM killer) would otherwise wait for work
+    forever, holding its memory. Linux kills it with its parent (``PR_SET_PDEATHSIG``); elsewhere
+    a thread notices that the parent is gone.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            done = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            done = False
+        if done:
+            if os.getppid() != parent:  # the parent died before the signal was asked for
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _workers(path: str) -> int:
@@ -181,33 +252,59 @@ def _workers(path: str) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
-def _import_tagged(session: Session, imp: ImportFile, path: str, info: FileInfo,
+def _import_tagged(session: Session, imp: ImportFile, info: FileInfo,
                    progress: Callable[[int], None] | None) -> int:
     write = _BulkInsert(session, imp.search_id, imp.id, info.format)
     reconciler = Reconciler(info)
-    encoding = "utf-8-sig" if info.encoding == "utf-8" else info.encoding
+    source = info.source
+    cuts: Cuts = []
+    # progress is in bytes of the user's file; a UTF-16 file is parsed from its (smaller) UTF-8 copy
+    scale = os.path.getsize(info.path) / max(1, os.path.getsize(source)) if source != info.path else 1.0
+    done = 0
     with paused_gc():
-        for rows, stats in _chunk_results(path, encoding, info.format, write.fixed):
+        for rows, stats, chunk_cuts in _chunk_results(source, info.codec, info.format, write.fixed):
             line_offset, position_offset = reconciler.add(stats)
             for row in rows:
                 row[POSITION] += position_offset
                 row[LINE] += line_offset
+            cuts += [(line + line_offset, column, n) for line, column, n in chunk_cuts]
             for i in range(0, len(rows), BATCH_ROWS):
                 write(rows[i:i + BATCH_ROWS])
             if progress:
-                progress(stats.bytes)
+                now = round((done + stats.bytes) * scale) - round(done * scale)
+                done += stats.bytes
+                progress(now)
     reconciler.finish()
+    _warn_cuts(info, cuts)
     return info.n_records
 
 
-def _import_records(session: Session, imp: ImportFile, path: str, records: Iterable[ParsedRecord], fmt: str,
+def _warn_cuts(info: FileInfo, cuts: Cuts) -> None:
+    if not cuts:
+        return
+    limits = {column: limit for _, column, limit in COLUMN_LIMITS}
+    listed = "; ".join(f"line {line}: {column} ({n} characters, the column holds {limits[column]})"
+                       for line, column, n in cuts[:10])
+    more = f"; and {len(cuts) - 10} more" if len(cuts) > 10 else ""
+    one = len(cuts) == 1
+    info.warnings.append(
+        f"{len(cuts)} value{'' if one else 's'} longer than {'its' if one else 'their'} database column "
+        f"{'was' if one else 'were'} cut to fit, in the records starting at {listed}{more}. The raw record "
+        f"keeps {'it' if one else 'them'} whole.")
+
+
+def _import_records(session: Session, imp: ImportFile, info: FileInfo, records: Iterable[ParsedRecord],
                     progress: Callable[[int], None] | None) -> int:
-    write = _BulkInsert(session, imp.search_id, imp.id, fmt)
+    write = _BulkInsert(session, imp.search_id, imp.id, info.format)
     n = done = 0
-    size = os.path.getsize(path)
-    lines = _count_lines(path) if progress else 1
+    size = os.path.getsize(info.path)
+    lines = _count_lines(info.source) if progress else 1
+    cuts: Cuts = []
     for batch in _batched(records, BATCH_ROWS):
-        write([_row(r, write.fixed) for r in batch])
+        rows = [_row(r, write.fixed) for r in batch]
+        for row in rows:
+            cuts += [(row[LINE], column, length) for column, length in fit_columns(row)]
+        write(rows)
         n += len(batch)
         if progress:  # in bytes, estimated from the line the reader has reached
             now = min(size, size * batch[-1].line // max(lines, 1))
@@ -215,6 +312,7 @@ def _import_records(session: Session, imp: ImportFile, path: str, records: Itera
             done = now
     if progress:
         progress(size - done)
+    _warn_cuts(info, cuts)
     return n
 
 
@@ -248,14 +346,17 @@ def import_file(
             progress(os.path.getsize(path))
         return FileReport(path, done.format, done.encoding, done.n_records, skipped=True)
     info, records = open_file(path)
-    imp = ImportFile(search_id=search_id, path=os.path.abspath(path), sha256=sha, format=info.format,
-                     encoding=info.encoding, n_records=0, warnings=[])
-    session.add(imp)
-    session.flush()
-    if FORMATS[info.format].tagged:
-        n = _import_tagged(session, imp, path, info, progress)
-    else:
-        n = _import_records(session, imp, path, records, info.format, progress)
+    try:
+        imp = ImportFile(search_id=search_id, path=os.path.abspath(path), sha256=sha, format=info.format,
+                         encoding=info.encoding, n_records=0, warnings=[])
+        session.add(imp)
+        session.flush()
+        if FORMATS[info.format].tagged:
+            n = _import_tagged(session, imp, info, progress)
+        else:
+            n = _import_records(session, imp, info, records, progress)
+    finally:
+        release(info)  # the UTF-8 copy a UTF-16 file was read from
     if n == 0:
         raise InputFileError(path, "no records found.",
                              hint="Is this a database export (RIS, PubMed/MEDLINE .nbib or CSV)?")

@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InputFileError, InvalidValue, NotFound
+from screening.storage.limits import check_int64, check_text
 from screening.storage.models import ImportFile, Record, Search
+from screening.team.users import manager
 
 SEARCH_KEYS = {
     "name", "database", "interface", "searched", "date_limits", "strategy", "strategy_file",
@@ -92,6 +94,16 @@ def add_search(
     notes: str | None = None,
 ) -> Search:
     """Register a search. Names are unique: they are how imports and sets refer to a search."""
+    if not name or not name.strip():
+        raise InvalidValue("name", "a search needs a name.")
+    for column, value, field, what in ((Search.name, name, "name", "the search name"),
+                                       (Search.database, database, "database", "the database"),
+                                       (Search.interface, interface, "interface", "the interface"),
+                                       (Search.date_limits, date_limits, "date_limits", "the date limits"),
+                                       (Search.strategy_file, strategy_file, "strategy_file", "the strategy file")):
+        check_text(column, value, field, what=what)
+    if hits is not None:
+        check_int64(hits, "hits", what="the hits reported")
     if session.scalar(select(Search).where(Search.name == name)) is not None:
         raise Conflict(f"a search named {name!r} exists already; choose another name.", reason="search_exists")
     if strategy is None and strategy_file:
@@ -120,8 +132,10 @@ def get_search(session: Session, name: str) -> Search:
     return search
 
 
-def list_searches(session: Session) -> list[SearchSummary]:
-    """Every search with reported vs imported hits; a mismatch is flagged."""
+def list_searches(session: Session, viewer: str | None = None) -> list[SearchSummary]:
+    """Every search with reported vs imported hits; a mismatch is flagged (a named viewer: PI or admin)."""
+    if viewer is not None:
+        manager(session, viewer, action="see the search log")
     imported = dict(session.execute(
         select(Record.search_id, func.count()).group_by(Record.search_id)).all())
     kept = dict(session.execute(

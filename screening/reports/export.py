@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from screening.dedup.service import Related, related_to
 from screening.readers.types import RecordFields
 from screening.readers.writer import write_ris
 from screening.review.conflicts import final_decisions
@@ -19,8 +20,8 @@ from screening.storage.models import Record, Search, SetMember
 EXPORT_FORMATS = ("csv", "ris")
 CSV_COLUMNS = [
     "record_id", "ris_id", "search", "database", "title", "abstract", "authors", "year", "journal",
-    "volume", "issue", "pages", "doi", "pmid", "duplicate_of", "journal_abbrev", "issn", "keywords",
-    "pub_type", "language", "accessions", "source", "file_position",
+    "volume", "issue", "pages", "doi", "pmid", "duplicate_of", "related_to", "relation", "journal_abbrev", "issn",
+    "keywords", "pub_type", "language", "accessions", "source", "file_position",
 ]
 
 
@@ -54,14 +55,18 @@ def select_records(session: Session, *, all_records: bool = False, set_name: str
         yield rec, search
 
 
-def csv_row(r: Record, s: Search | None) -> dict[str, Any]:
+def csv_row(r: Record, s: Search | None, related: Sequence[Related] = ()) -> dict[str, Any]:
+    """One record as a CSV row; ``related`` are the records linked to it (``related_to`` and ``relation``
+    list them in the same order: "retraction" = that record retracts this one, "erratum of" = this
+    record is that one's erratum)."""
     return {
         "record_id": r.id, "ris_id": r.ris_id or "", "search": s.name if s else "",
         "database": s.database if s else (r.database or ""), "title": r.title or "",
         "abstract": r.abstract or "", "authors": "; ".join(r.authors or []),
         "year": "" if r.year is None else r.year, "journal": r.journal or "", "volume": r.volume or "",
         "issue": r.issue or "", "pages": r.pages or "", "doi": r.doi or "", "pmid": r.pmid or "",
-        "duplicate_of": r.duplicate_of or "", "journal_abbrev": r.journal_abbrev or "",
+        "duplicate_of": r.duplicate_of or "", "related_to": "; ".join(str(x.record_id) for x in related),
+        "relation": "; ".join(x.relation for x in related), "journal_abbrev": r.journal_abbrev or "",
         "issn": "; ".join(r.issn or []), "keywords": "; ".join(r.keywords or []),
         "pub_type": r.pub_type or "", "language": r.language or "",
         "accessions": json.dumps(r.accessions, ensure_ascii=False) if r.accessions else "",
@@ -77,8 +82,9 @@ def export_records(session: Session, fh: IO[str], fmt: str, *, all_records: bool
     if fmt == "csv":
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
+        links = related_to(session)  # every link: a small table, read once
         for r, s in rows:
-            writer.writerow(csv_row(r, s))
+            writer.writerow(csv_row(r, s, links.get(r.id, ())))
             n += 1
         return n
     def items() -> Iterator[tuple[list[tuple[str, str]] | None, RecordFields]]:

@@ -1,26 +1,50 @@
-"""Plots as PNG files: agreement per test batch with the gate, and the recall curve of priority screening.
+"""Plots as PNG: agreement per test batch with the gate, and the recall curve of priority screening.
 
-matplotlib is imported when a plot is drawn, with the Agg backend: no display is needed.
+Figures are built with matplotlib's object interface (no pyplot state), so the web app can draw
+them for several requests at once; no display is needed. matplotlib is imported when a plot is
+drawn: it takes a while to load and most commands never draw.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from screening.prioritise.stopping import StoppingEstimate, recall_curve
 from screening.reports.output import atomic_write
 from screening.review.gate import GateRule
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure() -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(8, 4.5))
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=100, format="png")
+    return buf.getvalue()
+
+
+def _write(data: bytes, path: str) -> None:
+    with atomic_write(path, binary=True) as fh:
+        fh.write(data)
+
 
 def plot_agreement(entries: list[dict[str, Any]], rule: GateRule | None, path: str) -> None:
-    """Kappa and AC1 per batch with their 95% intervals and the gate line, as a PNG."""
-    import matplotlib
+    """Kappa and AC1 per batch with their 95% intervals and the gate line, written as a PNG file."""
+    _write(agreement_png(entries, rule), path)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+def agreement_png(entries: list[dict[str, Any]], rule: GateRule | None) -> bytes:
+    """Kappa and AC1 per batch with their 95% intervals and the gate line, as PNG bytes."""
+    fig = _figure()
+    ax = fig.subplots()
     xs = [e["batch"] for e in entries]
     for key, label, shift, colour in (("cohen_kappa", "Cohen's kappa", -0.08, "tab:blue"),
                                       ("gwet_ac1", "Gwet's AC1", 0.08, "tab:orange")):
@@ -48,21 +72,19 @@ def plot_agreement(entries: list[dict[str, Any]], rule: GateRule | None, path: s
     ax.legend(loc="lower right")
     ax.set_title("Agreement per test-screening batch (95% intervals)")
     fig.tight_layout()
-    try:
-        with atomic_write(path, binary=True) as fh:
-            fig.savefig(fh, dpi=100, format="png")
-    finally:
-        plt.close(fig)
+    return _png(fig)
 
 
 def plot_progress(labels: Sequence[int], total: int, est: StoppingEstimate, path: str) -> None:
-    import matplotlib
+    """The recall curve with the estimated total of relevant records, written as a PNG file."""
+    _write(progress_png(labels, total, est), path)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def progress_png(labels: Sequence[int], total: int, est: StoppingEstimate) -> bytes:
+    """The recall curve with the estimated total of relevant records, as PNG bytes."""
     xs, ys = recall_curve(labels)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = _figure()
+    ax = fig.subplots()
     ax.plot(xs, ys, label="relevant found")
     ax.plot([0, total], [0, est.estimated_relevant or (ys[-1] if ys else 0)], linestyle=":", color="grey",
             label="random order (expected)")
@@ -75,8 +97,4 @@ def plot_progress(labels: Sequence[int], total: int, est: StoppingEstimate, path
     ax.set_title(f"Recall curve; H0 recall < {est.recall_target:.0%}: p = {p}")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    try:
-        with atomic_write(path, binary=True) as fh:
-            fig.savefig(fh, dpi=100, format="png")
-    finally:
-        plt.close(fig)
+    return _png(fig)

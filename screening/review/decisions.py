@@ -73,6 +73,7 @@ def record_decision(session: Session, user_name: str, record_id: int, decision: 
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
                  reason=reason, note=note, phase=a.phase)
     session.add(d)
+    a.done = True
     session.flush()
     return d
 
@@ -95,6 +96,7 @@ def retract_last(session: Session, user_name: str, *, set_name: str | None = Non
             Assignment.set_id == d.set_id, Assignment.record_id == d.record_id, Assignment.user_id == user.id))
         if assignment is not None:
             check_open(session, assignment)
+            assignment.done = False
         r = Decision(set_id=d.set_id, record_id=d.record_id, user_id=user.id, kind="screen", decision="retract",
                      reason=f"undo of decision {d.id}", phase=d.phase)
         session.add(r)

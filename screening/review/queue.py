@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from screening.dedup.service import Related, related_to
 from screening.review.events import current
 from screening.review.sets import get_set
 from screening.storage.models import Assignment, Batch, Decision, Record, RecordScore, ScreeningSet
@@ -36,9 +37,15 @@ class QueueItem:
     phase: str
     score: float | None  # priority score in the single phase, once ranked
     my_decision: str | None = None  # the screener's own current decision (with ``include_done``)
+    related: list[Related] = field(default_factory=list)  # errata, retractions, updates... beside the record
+
+    @property
+    def retracted(self) -> bool:
+        """A retraction notice is linked to this record: the screener must see it."""
+        return any(r.relation == "retraction" for r in self.related)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "retracted": self.retracted}
 
 
 def queue(session: Session, user_name: str, *, set_name: str | None = None, include_done: bool = False
@@ -66,7 +73,9 @@ def queue(session: Session, user_name: str, *, set_name: str | None = None, incl
     items.sort(key=lambda t: (t[0].phase != "test", batch_no.get(t[0].batch_id or 0, 0),
                               0.0 if t[0].phase == "test" else -scores.get((t[0].set_id, t[0].record_id), 0.0),
                               t[0].position, t[0].record_id))
-    recs = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_([a.record_id for a, _ in items])))}
+    ids = [a.record_id for a, _ in items]
+    recs = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(ids)))}
+    links = related_to(session, ids)
     out = []
     for a, sname in items:
         r = recs[a.record_id]
@@ -74,7 +83,7 @@ def queue(session: Session, user_name: str, *, set_name: str | None = None, incl
         out.append(QueueItem(r.id, r.title, r.abstract, list(r.authors or []), r.year, r.journal,
                              list(r.keywords or []), sname, batch_no.get(a.batch_id) if a.batch_id else None,
                              a.position, a.phase, scores.get((a.set_id, a.record_id)),
-                             own.decision if own else None))
+                             own.decision if own else None, links.get(r.id, [])))
     return out
 
 
@@ -104,3 +113,38 @@ def progress_of(everything: list[QueueItem], item: QueueItem) -> QueueProgress:
     done = sum(it.my_decision is not None for it in part)
     index = numbers.index(item.batch) + 1 if item.batch is not None else None
     return QueueProgress(item.set, item.batch, index, len(numbers), done, len(part), numbers)
+
+
+@dataclass
+class NextRecord:
+    """A screener's next record in a set (None when nothing is left) and how far they are."""
+
+    item: QueueItem | None
+    done: int
+    total: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"record": self.item.as_dict() if self.item else None, "done": self.done, "total": self.total}
+
+
+def next_record(session: Session, user_name: str, set_name: str) -> NextRecord:
+    """The screener's next undecided record: the first of their test batches in order, then the
+    single phase by priority. One index seek (``ix_assignment_next_*``), however long the queue."""
+    user = get_user(session, user_name)
+    st = get_set(session, set_name)
+    mine = (Assignment.user_id == user.id, Assignment.set_id == st.id)
+    total, done = session.execute(select(func.count(), func.coalesce(func.sum(case((Assignment.done, 1), else_=0)), 0))
+                                  .where(*mine)).one()
+    a = session.scalar(select(Assignment).where(*mine, Assignment.done.is_(False), Assignment.phase == "test")
+                       .order_by(Assignment.batch_id, Assignment.position).limit(1))
+    if a is None:
+        a = session.scalar(select(Assignment).where(*mine, Assignment.done.is_(False), Assignment.phase == "single")
+                           .order_by(Assignment.priority.desc(), Assignment.position).limit(1))
+    if a is None:
+        return NextRecord(None, int(done), int(total))
+    r = session.get_one(Record, a.record_id)
+    number = session.scalar(select(Batch.number).where(Batch.id == a.batch_id)) if a.batch_id else None
+    item = QueueItem(r.id, r.title, r.abstract, list(r.authors or []), r.year, r.journal, list(r.keywords or []),
+                     st.name, number, a.position, a.phase, a.priority if a.phase == "single" and a.priority else None,
+                     None, related_to(session, [r.id]).get(r.id, []))
+    return NextRecord(item, int(done), int(total))

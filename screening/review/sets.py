@@ -105,6 +105,55 @@ def set_criteria(session: Session, set_name: str, criteria: str, *, actor: str |
     st.criteria = criteria
 
 
+SETTING_KEYS = ("include_terms", "exclude_terms", "reasons")
+MAX_SETTING_ITEMS = 200
+
+
+@dataclass
+class SetSettings:
+    """What the screeners of a set work with: terms highlighted (green: suggests include, red: suggests
+    exclude) and the exclusion reasons they choose from."""
+
+    include_terms: list[str]
+    exclude_terms: list[str]
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, st: ScreeningSet) -> SetSettings:
+        stored = st.settings or {}
+        return cls(*(list(stored.get(k) or []) for k in SETTING_KEYS))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def set_settings(session: Session, set_name: str, *, include_terms: list[str] | None = None,
+                 exclude_terms: list[str] | None = None, reasons: list[str] | None = None,
+                 actor: str | None = None) -> SetSettings:
+    """Replace some of a set's settings (a PI or admin; the change is recorded with the old values)."""
+    who = manager(session, actor, action="change a set's terms and reasons")
+    st = get_set(session, set_name)
+    old = SetSettings.of(st)
+    new = SetSettings(*(old_v if given is None else _clean_list(given, key)
+                        for key, given, old_v in zip(SETTING_KEYS, (include_terms, exclude_terms, reasons),
+                                                     (old.include_terms, old.exclude_terms, old.reasons),
+                                                     strict=True)))
+    session.add(SetEvent(set_id=st.id, kind="settings", actor=who.name, payload={"old": old.as_dict(),
+                                                                                  "new": new.as_dict()}))
+    st.settings = new.as_dict()
+    return new
+
+
+def _clean_list(values: list[str], field: str) -> list[str]:
+    out = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+    if len(out) > MAX_SETTING_ITEMS:
+        raise InvalidValue(field, f"at most {MAX_SETTING_ITEMS} entries, not {len(out)}.")
+    for v in out:
+        if len(v) > 200 or any(ord(c) < 32 for c in v):
+            raise InvalidValue(field, f"{v[:40]!r} is too long or holds control characters.", value=v[:40])
+    return out
+
+
 @dataclass
 class SetSummary:
     name: str

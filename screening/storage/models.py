@@ -160,17 +160,45 @@ class DedupPair(Base):
 
 
 class DedupDecision(Base):
-    """A person's merge or split, append-only; every automatic pass respects the latest."""
+    """A person's merge, split, link or unlink, append-only; every automatic pass respects the latest.
+
+    ``decision`` is "merge" or "split" (the pair, either order), or "link:RELATION" (``record_a``
+    is the erratum, comment, update... of ``record_b``) or "unlink" (no relation between them).
+    """
 
     __tablename__ = "dedup_decision"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_a: Mapped[int] = mapped_column(ForeignKey("record.id"))
     record_b: Mapped[int] = mapped_column(ForeignKey("record.id"))
-    decision: Mapped[str] = mapped_column(String(20))  # "merge" / "split"
+    decision: Mapped[str] = mapped_column(String(20))  # "merge" / "split" / "link:erratum" / "unlink"
     by: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RecordLink(Base):
+    """Two kept records that are related but not duplicates: an erratum, retraction, comment or reply
+    and its article, an updated review and the earlier version, a conference abstract and the paper.
+
+    Derived data, like ``Record.duplicate_of``: every dedup pass replaces the automatic links
+    (with the people's links and unlinks applied); ``record_a`` is the notice or derived item,
+    ``record_b`` the article it concerns.
+    """
+
+    __tablename__ = "record_link"
+    __table_args__ = (
+        UniqueConstraint("record_a", "record_b", "relation"),
+        CheckConstraint("record_a <> record_b", name="no_self_link"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_a: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
+    record_b: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # "auto" (a dedup pass) / "manual" (a person)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("dedup_run.id"))
 
 
 class User(Base):
@@ -183,6 +211,23 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2; None: cannot sign in to the web app
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last successful sign-in
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)  # sign-in refused until then
+
+
+class Token(Base):
+    """A signed-in session (browser cookie or API bearer token); only the token's SHA-256 is stored."""
+
+    __tablename__ = "token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "session" (browser) / "api"
+    csrf: Mapped[str] = mapped_column(String(64))  # the session's CSRF secret, sent with every form
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ScreeningSet(Base):
@@ -196,6 +241,8 @@ class ScreeningSet(Base):
     phase: Mapped[str] = mapped_column(String(20), default="test")  # test / single
     gate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # what screeners work with: {"include_terms": [...], "exclude_terms": [...], "reasons": [...]}
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class SetMember(Base):
@@ -249,6 +296,9 @@ class Assignment(Base):
     __table_args__ = (
         UniqueConstraint("set_id", "record_id", "user_id"),
         Index("ix_assignment_user_set", "user_id", "set_id"),
+        # a screener's next record is one index seek: undone, test batches in order, then by priority
+        Index("ix_assignment_next_test", "user_id", "set_id", "done", "batch_id", "position"),
+        Index("ix_assignment_next_single", "user_id", "set_id", "done", "priority"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -259,6 +309,11 @@ class Assignment(Base):
     position: Mapped[int] = mapped_column(Integer)  # order within the batch or the user's queue
     phase: Mapped[str] = mapped_column(String(20))  # test / single
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Derived from the decision log (kept in step by every decision and undo, never the truth):
+    done: Mapped[bool] = mapped_column(default=False)  # the screener has a current decision on it
+    # single phase: the record's rank in the latest ranking as a share in (0, 1], 1 the likeliest
+    # include; 0 until ranked (so unranked records come last on every backend)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Decision(Base):

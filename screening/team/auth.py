@@ -1,0 +1,132 @@
+"""Signing in to the web app: passwords (argon2), sessions and API tokens, and the lock after failures.
+
+A password is stored only as its argon2 hash (argon2-cffi's defaults, RFC 9106), never in
+clear and never logged. A signed-in session or API token is a random 256-bit value given to
+the client once; the database keeps only its SHA-256, so a copy of the database cannot be
+used to sign in. After ``MAX_FAILURES`` wrong passwords in a row an account is locked for
+``LOCK_SECONDS`` (each further failure while locked extends nothing: the lock just holds), and
+a failure costs the caller ``FAILURE_DELAY`` seconds, so guessing is slow. There are no
+default credentials: a user signs in only after someone set their password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from screening.errors import InvalidValue, NotAllowed
+from screening.storage.models import Token, User, utcnow
+from screening.team.users import get_user, require_role
+
+MIN_PASSWORD = 10  # characters; argon2 makes guessing slow, length makes it hopeless
+MAX_FAILURES = 5  # wrong passwords in a row before the account is locked
+LOCK_SECONDS = 300
+FAILURE_DELAY = 1.0  # seconds a failed sign-in costs the caller (the web layer waits this long)
+SESSION_HOURS = 12  # a browser session: a working day
+API_TOKEN_DAYS = 30
+_hasher = PasswordHasher()
+
+
+class SignInFailed(NotAllowed):
+    """Wrong name or password, or a locked account: the same answer for each, so names cannot be probed."""
+
+    def __init__(self, message: str = "wrong user name or password.") -> None:
+        super().__init__(message, action="sign in")
+
+
+def set_password(session: Session, name: str, password: str, *, actor: str | None = None) -> None:
+    """Set ``name``'s password: by themselves, or by an admin (the first password of an account
+    when no admin exists yet is set by whoever runs the command, as `user add` is)."""
+    user = get_user(session, name)
+    if actor is not None and actor != name:
+        require_role(get_user(session, actor), "admin", action="set another user's password")
+    elif actor is None and session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None \
+            and user.password_hash is not None:
+        raise NotAllowed(f"{name} has a password already; an admin changes it (--as ADMIN).", action="set passwords")
+    if len(password) < MIN_PASSWORD or not password.strip():
+        raise InvalidValue("password", f"a password needs at least {MIN_PASSWORD} characters.")
+    user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.execute(delete(Token).where(Token.user_id == user.id))  # every session of the old password ends
+
+
+@dataclass
+class SignedIn:
+    """A new session or API token: ``token`` is given to the client once and never stored."""
+
+    user: str
+    role: str
+    token: str
+    csrf: str
+    expires_at: datetime
+
+
+def sign_in(session: Session, name: str, password: str, *, kind: str = "session") -> SignedIn:
+    """Check a password and open a session (``kind="session"``) or an API token (``"api"``)."""
+    user = session.scalar(select(User).where(User.name == name))
+    now = utcnow()
+    if user is None or user.password_hash is None:
+        _hasher.hash(password)  # the same work as a real check: timing does not tell which names exist
+        raise SignInFailed()
+    if user.locked_until is not None and user.locked_until > now:
+        raise SignInFailed(f"too many wrong passwords: {name} is locked until "
+                           f"{user.locked_until:%H:%M} UTC (or an admin sets a new password).")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = now + timedelta(seconds=LOCK_SECONDS)
+            user.failed_logins = 0
+        raise SignInFailed() from None
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    life = timedelta(hours=SESSION_HOURS) if kind == "session" else timedelta(days=API_TOKEN_DAYS)
+    session.add(Token(user_id=user.id, digest=_digest(token), kind=kind, csrf=csrf, expires_at=now + life))
+    session.execute(delete(Token).where(Token.expires_at < now))  # tidy: expired sessions go
+    return SignedIn(user.name, user.role, token, csrf, now + life)
+
+
+@dataclass
+class Identity:
+    """Who a request comes from, with the CSRF secret of their session."""
+
+    user: User
+    csrf: str
+    kind: str
+
+
+def authenticate(session: Session, token: str | None) -> Identity | None:
+    """The user a session cookie or bearer token belongs to (None if missing, unknown or expired)."""
+    if not token:
+        return None
+    row = session.scalar(select(Token).where(Token.digest == _digest(token)))
+    if row is None or row.expires_at < utcnow():
+        return None
+    return Identity(session.get_one(User, row.user_id), row.csrf, row.kind)
+
+
+def csrf_ok(identity: Identity, sent: str | None) -> bool:
+    """The CSRF value sent with a form or an htmx request is the session's (compared in constant time)."""
+    return bool(sent) and hmac.compare_digest(identity.csrf, sent or "")
+
+
+def sign_out(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(Token).where(Token.digest == _digest(token)))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
