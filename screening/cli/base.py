@@ -18,8 +18,23 @@ from screening.errors import ScreeningError
 from screening.storage.db import Database, check_schema
 
 
+def _use_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(AppContext).db_url = value
+
+
+def db_option() -> click.Option:
+    """``--db URL`` on every command as well as before it (``screening serve --db URL``)."""
+    return click.Option(["--db"], metavar="URL", expose_value=False, is_eager=True, callback=_use_db,
+                        help="SQLAlchemy URL of the review's database (as `screening --db URL ...`).")
+
+
 class ScreeningCommand(click.Command):
     """A command whose library errors become clear messages (naming this command's flags)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(db_option())
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.errors import NotAllowed, NotFound
-from screening.review.blinding import batch_states, visible
+from screening.review.blinding import Disclosure, batch_states, disclosure
 from screening.review.conflicts import ShownDecision
 from screening.review.events import adjudications, current
 from screening.review.sets import get_set
@@ -46,6 +46,10 @@ def debrief(session: Session, set_name: str, batch: int, viewer_name: str | None
     target = next((s for s in states.values() if s.number == batch), None)
     if target is None:
         raise NotFound("batch", batch, f"set {set_name} has no batch {batch}.")
+    if disclosure(viewer, target) is not Disclosure.FULL:
+        raise NotAllowed(f"batch {batch} is not reconciled yet; its decisions stay blind until the PI has "
+                         "resolved every conflict (a PI who is not in the pair may look now).",
+                         actor=viewer.name if viewer else None, action="see the debrief")
     cur = current(session, st.id)
     finals = adjudications(session, st.id)
     names = {u.id: u.name for u in session.scalars(select(User))}
@@ -54,10 +58,6 @@ def debrief(session: Session, set_name: str, batch: int, viewer_name: str | None
     out = []
     for rid in target.conflicts + target.resolved:
         ds = [cur[(rid, u)] for u in target.users]
-        if not all(visible(session, viewer, d, states=states) for d in ds):
-            raise NotAllowed(f"batch {batch} is not reconciled yet; its decisions stay blind until the PI has "
-                             "resolved every conflict (a PI who is not in the pair may look now).",
-                             actor=viewer.name if viewer else None, action="see the debrief")
         fin = finals.get(rid)
         out.append(DebriefItem(rid, titles.get(rid), [ShownDecision.of(d, names) for d in ds],
                                fin.decision if fin else None, names[fin.user_id] if fin else None,

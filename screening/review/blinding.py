@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from screening.review.events import adjudications, current, is_conflict
@@ -139,3 +139,21 @@ def visible(session: Session, viewer: User | None, decision: Decision, *,
 def frozen(state: BatchState) -> bool:
     """Decisions of a complete batch are frozen: the statistics, the gate and the PI rest on them."""
     return state.complete
+
+
+def frozen_batch(session: Session, set_id: int, batch_id: int) -> BatchState | None:
+    """The batch's state if it is frozen, else None; cheap while the pair is still screening it.
+
+    Every decision asks this, so the common answer (someone has records left, the PI has decided
+    none of them) comes from the assignments' ``done`` flags in one query; the full state is
+    worked out only when the batch may be complete.
+    """
+    undone = session.scalar(select(func.count()).select_from(Assignment).where(
+        Assignment.batch_id == batch_id, Assignment.done.is_(False))) or 0
+    if undone:
+        in_batch = select(Assignment.record_id).where(Assignment.batch_id == batch_id)
+        if not session.scalar(select(func.count()).select_from(Decision).where(
+                Decision.set_id == set_id, Decision.kind == "adjudicate", Decision.record_id.in_(in_batch))):
+            return None  # records left and no final decision on any of them: still open
+    (state,) = batch_states(session, set_id, batch_id=batch_id)
+    return state if frozen(state) else None

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.errors import Ambiguous, Conflict, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
-from screening.review.blinding import BatchState, batch_states, frozen, visible
+from screening.review.blinding import BatchState, batch_states, frozen_batch, visible
 from screening.review.events import DECISIONS
 from screening.review.sets import get_set
 from screening.storage.limits import check_int64
@@ -53,8 +53,9 @@ def check_open(session: Session, a: Assignment) -> None:
     if st.phase != "test":
         raise Conflict(f"set {st.name} has moved to single screening; its test-phase decisions are closed.",
                        reason="test_phase_closed")
-    (state,) = batch_states(session, a.set_id, batch_id=a.batch_id)
-    if frozen(state):
+    assert a.batch_id is not None  # a test-phase assignment is in a batch
+    state = frozen_batch(session, a.set_id, a.batch_id)
+    if state is not None:
         raise Conflict(f"batch {state.number} of set {st.name} is {state.state}: both screeners have finished "
                        "it, so its decisions are frozen (the agreement statistics and the PI rest on them); "
                        "a PI can change the final decision, with a reason.", reason="batch_frozen")

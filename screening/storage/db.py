@@ -117,13 +117,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session in one read transaction (a consistent snapshot), always rolled back."""
-        with self.reads() as session:
-            session.begin()
-            try:
-                yield session
-            finally:
-                session.rollback()
+        """A session in one read transaction (a consistent snapshot), never committed."""
+        with self.reads() as session:  # closing ends the transaction (rolled back, nothing to keep) and
+            session.begin()  # detaches what was read, still readable: views render it after the session
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -68,5 +68,8 @@ def manager(session: Session, name: str | None, *, action: str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
+def list_users(session: Session, viewer: str | None = None) -> list[User]:
+    """The team (for a named viewer: an admin only, who manages it)."""
+    if viewer is not None:
+        require_role(get_user(session, viewer), "admin", action="manage the team")
     return list(session.scalars(select(User).order_by(User.name)))

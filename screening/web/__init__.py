@@ -1,0 +1,1 @@
+"""The web app for the whole team (`screening serve`), a thin layer over the library like the CLI."""
