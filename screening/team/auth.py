@@ -99,11 +99,14 @@ def sign_in(session: Session, name: str, password: str, *, kind: str = "session"
     return SignedIn(user.name, user.role, token, csrf, now + life)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Identity:
-    """Who a request comes from, with the CSRF secret of their session."""
+    """Who a request comes from (plain values: usable after the request's transaction), with the CSRF
+    secret of their session."""
 
-    user: User
+    user_id: int
+    name: str
+    role: str
     csrf: str
     kind: str
 
@@ -115,7 +118,8 @@ def authenticate(session: Session, token: str | None) -> Identity | None:
     row = session.scalar(select(Token).where(Token.digest == _digest(token)))
     if row is None or row.expires_at < utcnow():
         return None
-    return Identity(session.get_one(User, row.user_id), row.csrf, row.kind)
+    user = session.get_one(User, row.user_id)
+    return Identity(user.id, user.name, user.role, row.csrf, row.kind)
 
 
 def csrf_ok(identity: Identity, sent: str | None) -> bool:

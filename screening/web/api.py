@@ -19,8 +19,8 @@ from screening.review.decisions import record_decision
 from screening.review.queue import next_record
 from screening.review.status import set_status
 from screening.storage.db import Database
-from screening.team.auth import FAILURE_DELAY, SignInFailed, sign_in
-from screening.web.security import identify
+from screening.team.auth import FAILURE_DELAY, SignInFailed
+from screening.web.security import attempt_sign_in, identify
 
 
 def db_of(request: Request) -> Database:
@@ -71,8 +71,8 @@ async def login(request: Request) -> Response:
     data = await body(request)
 
     def work() -> Response:
-        with db_of(request).transaction() as s:
-            signed = sign_in(s, text(data, "username") or "", text(data, "password") or "", kind="api")
+        signed = attempt_sign_in(db_of(request), text(data, "username") or "", text(data, "password") or "",
+                                 kind="api")
         return JSONResponse({"token": signed.token, "user": signed.user, "role": signed.role})
 
     try:
@@ -86,7 +86,7 @@ def queue(request: Request) -> Response:
     with db_of(request).read() as s:
         me = identify(request, s)
         assert me is not None
-        nxt = next_record(s, me.user.name, request.query_params.get("set") or "")
+        nxt = next_record(s, me.name, request.query_params.get("set") or "")
         out = nxt.as_dict()
     record = out["record"]
     if record is not None:  # the contract's keys first; nothing about other users' decisions
@@ -102,7 +102,7 @@ async def decide(request: Request) -> Response:
         with db_of(request).transaction() as s:
             me = identify(request, s)
             assert me is not None
-            d = record_decision(s, me.user.name, number(data, "record_id"), text(data, "decision") or "",
+            d = record_decision(s, me.name, number(data, "record_id"), text(data, "decision") or "",
                                 reason=text(data, "reason", required=False), note=text(data, "note", required=False),
                                 set_name=text(data, "set", required=False))
             decision_id = d.id
@@ -115,7 +115,7 @@ def list_conflicts(request: Request) -> Response:
     with db_of(request).read() as s:
         me = identify(request, s)
         assert me is not None
-        cases = [c.as_dict() for c in conflicts(s, request.query_params.get("set") or "", me.user.name)]
+        cases = [c.as_dict() for c in conflicts(s, request.query_params.get("set") or "", me.name)]
     return JSONResponse(clean(cases))
 
 
@@ -126,7 +126,7 @@ async def resolve_conflict(request: Request) -> Response:
         with db_of(request).transaction() as s:
             me = identify(request, s)
             assert me is not None
-            d = resolve(s, me.user.name, number(data, "record_id"), text(data, "decision") or "",
+            d = resolve(s, me.name, number(data, "record_id"), text(data, "decision") or "",
                         note=text(data, "note", required=False), set_name=text(data, "set", required=False),
                         override=text(data, "override", required=False))
             out = {"decision_id": d.id, "record_id": d.record_id, "decision": d.decision}
@@ -139,7 +139,7 @@ def status(request: Request) -> Response:
     with db_of(request).read() as s:
         me = identify(request, s)
         assert me is not None
-        out = set_status(s, request.query_params.get("set") or "", me.user.name)
+        out = set_status(s, request.query_params.get("set") or "", me.name)
     return JSONResponse(clean(out))
 
 

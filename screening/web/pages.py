@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from screening.dedup.service import last_run, pending_pairs
+from screening.errors import InputFileError
 from screening.prioritise.service import progress
 from screening.records.ingest import import_files
 from screening.records.searches import list_searches
@@ -41,10 +42,10 @@ from screening.review.ratings import agreement_by
 from screening.review.sets import SetSettings, get_set, set_settings, summarise_sets
 from screening.storage.db import Database
 from screening.storage.models import Record
-from screening.team.auth import FAILURE_DELAY, SignInFailed, set_password, sign_in, sign_out
+from screening.team.auth import FAILURE_DELAY, SignInFailed, set_password, sign_out
 from screening.team.users import MANAGERS, add_user, list_users
 from screening.web.render import render
-from screening.web.security import LOGIN_COOKIE, SESSION_COOKIE, identify, new_login_secret
+from screening.web.security import LOGIN_COOKIE, SESSION_COOKIE, attempt_sign_in, identify, new_login_secret
 
 MAX_UPLOAD_BYTES = 512 << 20  # a database export of half a gigabyte is already unusual
 
@@ -58,7 +59,7 @@ def me(request: Request, session: Any) -> str:
     """The signed-in user's name (401 when not signed in: pages then send the browser to /login)."""
     identity = identify(request, session)
     assert identity is not None
-    return identity.user.name
+    return identity.name
 
 
 async def read_form(request: Request) -> FormData:
@@ -101,8 +102,8 @@ async def login(request: Request) -> Response:
         target = "/"  # only our own pages: never an open redirect
 
     def work() -> Any:
-        with db_of(request).transaction() as s:
-            return sign_in(s, str(form.get("username") or ""), str(form.get("password") or ""))
+        return attempt_sign_in(db_of(request), str(form.get("username") or ""), str(form.get("password") or ""),
+                               kind="session")
 
     try:
         signed = await run_in_threadpool(work)
@@ -137,7 +138,7 @@ def home(request: Request) -> Response:
     with db_of(request).read() as s:
         name = me(request, s)
         sets = summarise_sets(s)
-        role = request.state.identity.user.role
+        role = request.state.identity.role
     return render(request, "home.html", sets=sets, manager=role in MANAGERS, admin=role == "admin", user=name)
 
 
@@ -302,7 +303,11 @@ async def upload(request: Request) -> Response:
 
         if not paths:
             raise HTTPException(400, "choose one or more export files to upload.")
-        report = await run_in_threadpool(work)
+        try:
+            report = await run_in_threadpool(work)
+        except InputFileError as exc:  # name the file as the user knows it, not our temporary copy
+            shown = next((f.filename for p, f in zip(paths, files, strict=True) if p == exc.path), exc.path)
+            raise InputFileError(shown or exc.path, exc.problem, line=exc.line, hint=exc.hint) from None
     with db_of(request).read() as s:
         rows = list_searches(s, me(request, s))
     names = {p: f.filename for p, f in zip(paths, files, strict=True)}

@@ -36,7 +36,7 @@ env.filters["highlight"] = highlight
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     identity = getattr(request.state, "identity", None)
-    body = env.get_template(template).render(request=request, me=identity.user if identity else None,
+    body = env.get_template(template).render(request=request, me=identity,
                                              csrf=identity.csrf if identity else "", **context)
     return HTMLResponse(body, status_code=status)
 

@@ -9,7 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from screening.team.auth import Identity, authenticate, csrf_ok
+from screening.storage.db import Database
+from screening.team.auth import Identity, SignedIn, SignInFailed, authenticate, csrf_ok, sign_in
 
 SESSION_COOKIE = "screening_session"
 LOGIN_COOKIE = "screening_login"  # a pre-session CSRF secret for the login form (double submit)
@@ -42,6 +43,18 @@ def identify(request: Request, session: Session, *, required: bool = True) -> Id
             raise HTTPException(403, "this form is out of date (no valid CSRF token); reload the page and try again.")
     request.state.identity = identity
     return identity
+
+
+def attempt_sign_in(db: Database, name: str, password: str, *, kind: str) -> SignedIn:
+    """Sign in; a failure is committed too (the count of wrong passwords and the lock must stick)
+    before it is raised."""
+    failure: SignInFailed | None = None
+    with db.transaction() as s:
+        try:
+            return sign_in(s, name, password, kind=kind)
+        except SignInFailed as exc:
+            failure = exc
+    raise failure
 
 
 def new_login_secret() -> str:

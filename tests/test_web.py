@@ -1,0 +1,242 @@
+"""The web app's routes: every role boundary, CSRF, sign-in and its lock, bad input, blinding, escaping."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import DEMO
+from screening.records.ingest import import_files
+from screening.records.searches import add_search
+from screening.review.sampling import draw_sample
+from screening.review.sets import create_set, set_settings
+from screening.storage.db import Database
+from screening.storage.models import Assignment, Batch, Decision, Record, User
+from screening.team.auth import MAX_FAILURES, set_password
+from screening.team.users import add_user
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from screening.web.app import create_app
+
+PASSWORDS = {u: f"password-of-{u}" for u in ("alice", "bob", "carol", "pat", "ann")}
+
+
+@pytest.fixture
+def review(db: Database) -> Database:
+    """Screeners alice and bob (a pair), carol (no batch), PI pat, admin ann; 50 demo records, a 10-record sample."""
+    with db.transaction() as s:
+        add_user(s, "ann", "admin")
+        for name, role in (("alice", "screener"), ("bob", "screener"), ("carol", "screener"), ("pat", "pi")):
+            add_user(s, name, role, actor="ann")
+        for name, password in PASSWORDS.items():
+            set_password(s, name, password, actor="ann")
+        add_search(s, "pubmed", "PubMed")
+        import_files(s, "pubmed", [DEMO / "pubmed_dinosaur.nbib"])
+        create_set(s, "dino", all_records=True, criteria="Primary studies of dinosaur biology.", actor="pat")
+        set_settings(s, "dino", include_terms=["dinosaur"], exclude_terms=["review"], reasons=["not primary"],
+                     actor="pat")
+        draw_sample(s, "dino", pairs=[("alice", "bob")], seed=1, batch_size=5, size=10, actor="pat")
+    return db
+
+
+@pytest.fixture
+def client(review: Database) -> Iterator[TestClient]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield TestClient(create_app(review))
+
+
+def token(client: TestClient, user: str) -> dict[str, str]:
+    r = client.post("/api/login", json={"username": user, "password": PASSWORDS[user]})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def browser(client: TestClient, user: str) -> tuple[TestClient, str]:
+    """Sign in through the form; returns the client (with its session cookie) and the page's CSRF token."""
+    page = client.get("/login")
+    login_csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": user, "password": PASSWORDS[user], "csrf": login_csrf, "next": "/"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    home = client.get("/")
+    return client, re.search(r'data-csrf="([^"]+)"', home.text).group(1)
+
+
+def batch_one(review: Database) -> list[int]:
+    with review.read() as s:
+        b = s.scalar(select(Batch.id).where(Batch.number == 1))
+        return sorted(set(s.scalars(select(Assignment.record_id).where(Assignment.batch_id == b))))
+
+
+# --- the JSON API --------------------------------------------------------------------------------
+
+def test_api_sign_in_and_tokens(client: TestClient) -> None:
+    r = client.post("/api/login", json={"username": "alice", "password": "wrong"})
+    assert r.status_code == 401 and r.json() == {"error": "wrong user name or password."}
+    r = client.post("/api/login", json={"username": "nobody", "password": "whatever"})
+    assert r.status_code == 401 and r.json()["error"] == "wrong user name or password."  # names are not probed
+    assert client.get("/api/queue?set=dino").status_code == 401
+    assert client.get("/api/queue?set=dino", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    r = client.post("/api/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+    assert r.status_code == 200 and r.json()["user"] == "alice" and r.json()["role"] == "screener"
+
+
+def test_api_queue_decide_and_bad_input(client: TestClient, review: Database) -> None:
+    alice = token(client, "alice")
+    r = client.get("/api/queue?set=dino", headers=alice)
+    assert r.status_code == 200 and r.json()["done"] == 0 and r.json()["total"] == 10
+    rid = r.json()["record"]["record_id"]
+    assert set(r.json()["record"]) >= {"record_id", "title", "abstract", "batch"}
+    assert client.get("/api/queue?set=nope", headers=alice).status_code == 404
+    for body, status in (({"record_id": rid, "decision": "perhaps"}, 400), ({"record_id": "x", "decision": "include"},
+                         400), ({"decision": "include"}, 400), ({"record_id": 10**9, "decision": "include"}, 404),
+                         ({"record_id": rid, "decision": "include", "note": 5}, 400)):
+        r = client.post("/api/decisions", json=body, headers=alice)
+        assert r.status_code == status, (body, r.text)
+        assert "error" in r.json() and "Traceback" not in r.text
+    r = client.post("/api/decisions", content=b"not json", headers=alice)
+    assert r.status_code == 400 and "JSON" in r.json()["error"]
+    not_hers = next(x for x in range(1, 60) if x not in batch_one(review) and x not in _batch_two(review))
+    assert client.post("/api/decisions", json={"record_id": not_hers, "decision": "include"},
+                       headers=alice).status_code == 403
+    r = client.post("/api/decisions", json={"record_id": rid, "decision": "include"}, headers=alice)
+    assert r.status_code == 201 and isinstance(r.json()["decision_id"], int)
+    assert client.get("/api/queue?set=dino", headers=alice).json()["done"] == 1
+
+
+def _batch_two(review: Database) -> list[int]:
+    with review.read() as s:
+        return list(s.scalars(select(Assignment.record_id).where(Assignment.batch_id.is_not(None))))
+
+
+def test_api_roles_blinding_and_frozen_batches(client: TestClient, review: Database) -> None:
+    alice, bob, carol, pat = (token(client, u) for u in ("alice", "bob", "carol", "pat"))
+    rids = batch_one(review)
+    for i, rid in enumerate(rids):
+        client.post("/api/decisions", json={"record_id": rid, "decision": "include", "note": f"zq-a{rid}"},
+                    headers=alice)
+        if i < 4:
+            client.post("/api/decisions", json={"record_id": rid, "decision": "include" if i else "exclude",
+                                                "note": f"zq-b{rid}"}, headers=bob)
+    # batch 1 is open (bob has one left): nothing derived from bob's decisions reaches alice
+    for path in ("/api/queue?set=dino", "/api/status?set=dino"):
+        assert "zq-b" not in client.get(path, headers=alice).text
+    status = client.get("/api/status?set=dino", headers=alice).json()
+    assert status["batches"][0]["conflicts_open"] is None
+    assert client.get("/api/status?set=dino", headers=pat).json()["batches"][0]["conflicts_open"] == 1
+    assert client.get("/api/conflicts?set=dino", headers=alice).status_code == 403
+    assert client.get("/api/conflicts?set=dino", headers=carol).status_code == 403
+    client.post("/api/decisions", json={"record_id": rids[4], "decision": "include"}, headers=bob)
+    # finished: frozen for its screeners, resolvable by the PI
+    r = client.post("/api/decisions", json={"record_id": rids[0], "decision": "include"}, headers=bob)
+    assert r.status_code == 409 and "frozen" in r.json()["error"]
+    cases = client.get("/api/conflicts?set=dino", headers=pat).json()
+    assert [c["record_id"] for c in cases] == [rids[0]]
+    assert {d["note"] for d in cases[0]["decisions"]} == {f"zq-a{rids[0]}", f"zq-b{rids[0]}"}
+    assert client.post("/api/resolve", json={"record_id": rids[0], "decision": "include"}, headers=bob
+                       ).status_code == 403
+    r = client.post("/api/resolve", json={"record_id": rids[1], "decision": "exclude"}, headers=pat)
+    assert r.status_code == 409  # both included: not waiting for the PI, an override needs its reason
+    r = client.post("/api/resolve", json={"record_id": rids[0], "decision": "maybe"}, headers=pat)
+    assert r.status_code == 400
+    r = client.post("/api/resolve", json={"record_id": rids[0], "decision": "include", "note": "ok"}, headers=pat)
+    assert r.status_code == 200 and r.json()["decision"] == "include"
+    assert client.get("/api/conflicts?set=dino", headers=pat).json() == []
+
+
+# --- the browser pages ---------------------------------------------------------------------------
+
+def test_pages_send_strangers_to_sign_in_and_keep_each_role_to_its_pages(client: TestClient) -> None:
+    r = client.get("/sets/dino/screen", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/sets/dino/screen"
+    alice, _ = browser(client, "alice")
+    assert alice.get("/sets/dino/screen").status_code == 200
+    for path in ("/sets/dino", "/sets/dino/conflicts", "/searches", "/dedup", "/users", "/sets/dino/recall.png"):
+        r = alice.get(path)
+        assert r.status_code == 403, path
+        assert "only a" in r.text and "Traceback" not in r.text
+
+
+def test_the_pi_and_the_admin_see_their_pages(review: Database) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pat, _ = browser(TestClient(create_app(review)), "pat")
+        ann, _ = browser(TestClient(create_app(review)), "ann")
+    for path in ("/sets/dino", "/sets/dino/conflicts", "/searches", "/dedup"):
+        assert pat.get(path).status_code == 200, path
+    assert pat.get("/users").status_code == 403
+    assert ann.get("/users").status_code == 200 and "alice" in ann.get("/users").text
+    assert pat.get("/sets/nope").status_code == 404
+
+
+def test_forms_need_the_sessions_csrf_token(client: TestClient, review: Database) -> None:
+    alice, csrf = browser(client, "alice")
+    page = alice.get("/sets/dino/screen")
+    rid = re.search(r'data-record-id="(\d+)"', page.text).group(1)
+    for headers in ({}, {"X-CSRF-Token": "forged"}):
+        r = alice.post("/sets/dino/decide", data={"record_id": rid, "decision": "include"}, headers=headers)
+        assert r.status_code == 403 and "CSRF" in r.text
+    with review.read() as s:
+        assert s.scalar(select(func.count()).select_from(Decision)) == 0
+    r = alice.post("/sets/dino/decide", data={"record_id": rid, "decision": "include"},
+                   headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    assert r.status_code == 200 and f'data-record-id="{rid}"' not in r.text and "data-record-id" in r.text
+    r = alice.post("/sets/dino/undo", data={"csrf": csrf}, follow_redirects=False)  # a plain form: the field
+    assert r.status_code == 303
+    with review.read() as s:
+        assert [d.decision for d in s.scalars(select(Decision).order_by(Decision.id))] == ["include", "retract"]
+    r = client.post("/login", data={"username": "alice", "password": PASSWORDS["alice"], "csrf": "x"})
+    assert r.status_code == 403  # the sign-in form has its own CSRF secret
+
+
+def test_sign_in_locks_after_repeated_failures_and_sign_out_ends_the_session(client: TestClient,
+                                                                             review: Database) -> None:
+    alice, csrf = browser(client, "alice")
+    session_cookie = next(c for c in client.cookies.jar if c.name == "screening_session")
+    assert session_cookie.has_nonstandard_attr("HttpOnly")
+    alice.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert alice.get("/", follow_redirects=False).status_code == 303
+    for _ in range(MAX_FAILURES):
+        assert client.post("/api/login", json={"username": "bob", "password": "nope"}).status_code == 401
+    r = client.post("/api/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+    assert r.status_code == 401 and "locked" in r.json()["error"]
+    with review.read() as s:
+        user = s.scalar(select(User).where(User.name == "bob"))
+        assert user.password_hash.startswith("$argon2") and PASSWORDS["bob"] not in user.password_hash
+
+
+def test_titles_and_terms_are_escaped_and_highlighted(client: TestClient, review: Database) -> None:
+    alice, _ = browser(client, "alice")
+    rid = int(re.search(r'data-record-id="(\d+)"', alice.get("/sets/dino/screen").text).group(1))
+    with review.transaction() as s:
+        s.get_one(Record, rid).title = "<script>alert(1)</script> A dinosaur review"
+    page = alice.get("/sets/dino/screen").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<mark class="inc">dinosaur</mark>' in page and '<mark class="exc">review</mark>' in page
+    headers = alice.get("/sets/dino/screen").headers
+    assert headers["x-frame-options"] == "DENY" and "script-src 'self'" in headers["content-security-policy"]
+
+
+def test_the_pi_uploads_an_export_into_a_search(client: TestClient, review: Database, tmp_path: Path) -> None:
+    pat, csrf = browser(client, "pat")
+    with review.transaction() as s:
+        add_search(s, "embase", "Embase")
+    export = (DEMO / "embase_dinosaur.ris").read_bytes()
+    r = pat.post("/searches/embase/import", data={"csrf": csrf}, files={"files": ("embase.ris", export)})
+    assert r.status_code == 200 and "Imported 10 records into embase" in r.text
+    r = pat.post("/searches/embase/import", data={"csrf": csrf}, files={"files": ("bad.ris", b"\x00\x01binary")})
+    assert r.status_code == 400 and "bad.ris" in r.text and "screening-upload" not in r.text
+    with review.read() as s:
+        assert s.scalar(select(func.count()).select_from(Record).where(Record.search_id == 2)) == 10
+    alice, csrf = browser(TestClient(create_app(review)), "alice")
+    r = alice.post("/searches/embase/import", data={"csrf": csrf}, files={"files": ("embase.ris", export)})
+    assert r.status_code == 403
