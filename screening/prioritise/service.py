@@ -53,15 +53,37 @@ class RankSummary:
         return asdict(self)
 
 
-def rank_set(session: Session, set_name: str, *, model: str | None = None, seed: int = 0) -> RankSummary:
-    """Retrain on the set's decisions and store a score for every undecided record."""
-    t0 = time.perf_counter()
-    check_int64(seed, "seed", what="the seed")
+@dataclass
+class RankingInputs:
+    """What a ranking is computed from, read in one transaction: the set's records and decisions so far."""
+
+    set_id: int
+    set_name: str
+    members: list[int]
+    labels: dict[int, int]  # record -> 1 (include) / 0 (exclude)
+    texts: list[str]  # title, abstract and keywords of each member, in ``members`` order
+
+
+@dataclass
+class Ranking:
+    """A trained model's verdict on the undecided records, before it is stored."""
+
+    scored: list[tuple[int, float]]  # (record, share in (0, 1]): 1 the likeliest include
+    model: str
+    params: dict[str, Any]
+    seed: int
+    labelled: int
+    included: int
+    seconds: float
+
+
+def ranking_inputs(session: Session, set_name: str) -> RankingInputs:
+    """The records and labels of a set; a ranking needs at least one include and one exclude."""
     st = get_set(session, set_name)
     members = kept_members(session, st.id)
     labels = labels_of(session, st)
-    y = [labels[r] for r in members if r in labels]
-    if 1 not in y or 0 not in y:
+    y = {labels[r] for r in members if r in labels}
+    if y != {0, 1}:
         raise Conflict(f"set {set_name} needs at least one include and one exclude decided before ranking.",
                        reason="too_few_labels")
     rows: dict[int, Any] = {}
@@ -69,29 +91,53 @@ def rank_set(session: Session, set_name: str, *, model: str | None = None, seed:
     for i in range(0, len(members), 10_000):  # bounded IN lists: SQLite and PostgreSQL cap bound parameters
         rows.update((r.id, r) for r in session.execute(text_columns.where(Record.id.in_(members[i:i + 10_000]))))
     texts = [record_text(rows[r].title, rows[r].abstract, rows[r].keywords) for r in members]
-    X = cached_tfidf(texts)
+    return RankingInputs(st.id, st.name, members, labels, texts)
+
+
+def compute_ranking(inputs: RankingInputs, *, model: str | None = None, seed: int = 0) -> Ranking:
+    """Train on the labelled records and rank the rest: no database, so no lock is held meanwhile."""
+    t0 = time.perf_counter()
+    check_int64(seed, "seed", what="the seed")
+    members, labels = inputs.members, inputs.labels
+    X = cached_tfidf(inputs.texts)
     idx = np.asarray([i for i, r in enumerate(members) if r in labels])
-    res = train_and_score(X, idx, np.asarray([labels[members[i]] for i in idx]), model=model, seed=seed)
-    run = ModelRun(set_id=st.id, model=res.model, params=_jsonable(res.params), seed=seed, n_labelled=len(idx),
-                   n_included=int(sum(y)), seconds=0.0)
-    session.add(run)
-    session.flush()
-    session.execute(delete(RecordScore).where(RecordScore.set_id == st.id))
+    y = np.asarray([labels[members[i]] for i in idx])
+    res = train_and_score(X, idx, y, model=model, seed=seed)
     undecided = [i for i, r in enumerate(members) if r not in labels]
     # the score stored is the record's rank among the undecided as a share in (0, 1]: 1 is the likeliest
     # include, the same scale whatever the model, and 0 is left for records not ranked yet
     shares = np.empty(len(undecided))
     shares[np.argsort(res.scores[undecided], kind="stable")] = np.arange(1, len(undecided) + 1) / len(undecided)
-    todo = [{"set_id": st.id, "record_id": members[i], "score": float(share), "run_id": run.id}
-            for i, share in zip(undecided, shares, strict=True)]
+    return Ranking([(members[i], float(x)) for i, x in zip(undecided, shares, strict=True)], res.model,
+                   _jsonable(res.params), seed, len(idx), int(y.sum()), time.perf_counter() - t0)
+
+
+def store_ranking(session: Session, inputs: RankingInputs, ranking: Ranking) -> RankSummary:
+    """Replace the set's scores with ``ranking`` and reorder every screener's single-phase queue."""
+    t0 = time.perf_counter()
+    run = ModelRun(set_id=inputs.set_id, model=ranking.model, params=ranking.params, seed=ranking.seed,
+                   n_labelled=ranking.labelled, n_included=ranking.included, seconds=0.0)
+    session.add(run)
+    session.flush()
+    session.execute(delete(RecordScore).where(RecordScore.set_id == inputs.set_id))
+    todo = [{"set_id": inputs.set_id, "record_id": rid, "score": share, "run_id": run.id}
+            for rid, share in ranking.scored]
     for i in range(0, len(todo), 5000):
         session.execute(insert(RecordScore), todo[i:i + 5000])
     # each screener's queue order, in one statement: the assignments take their record's new share
-    session.execute(update(Assignment).where(Assignment.set_id == st.id, Assignment.phase == "single").values(
-        priority=func.coalesce(select(RecordScore.score).where(
-            RecordScore.set_id == st.id, RecordScore.record_id == Assignment.record_id).scalar_subquery(), 0.0)))
-    run.seconds = round(time.perf_counter() - t0, 3)
-    return RankSummary(st.name, len(idx), int(sum(y)), len(todo), run.seconds, res.model, run.id)
+    session.execute(update(Assignment).where(Assignment.set_id == inputs.set_id, Assignment.phase == "single")
+                    .values(priority=func.coalesce(select(RecordScore.score).where(
+                        RecordScore.set_id == inputs.set_id, RecordScore.record_id == Assignment.record_id)
+                        .scalar_subquery(), 0.0)))
+    run.seconds = round(ranking.seconds + time.perf_counter() - t0, 3)
+    return RankSummary(inputs.set_name, ranking.labelled, ranking.included, len(todo), run.seconds, ranking.model,
+                       run.id)
+
+
+def rank_set(session: Session, set_name: str, *, model: str | None = None, seed: int = 0) -> RankSummary:
+    """Retrain on the set's decisions and store a score for every undecided record (one transaction)."""
+    inputs = ranking_inputs(session, set_name)
+    return store_ranking(session, inputs, compute_ranking(inputs, model=model, seed=seed))
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from screening.review.decisions import record_decision
 from screening.review.queue import next_record
 from screening.review.status import set_status
 from screening.storage.db import Database
+from screening.storage.models import ScreeningSet
 from screening.team.auth import FAILURE_DELAY, SignInFailed
 from screening.web.security import attempt_sign_in, identify
 
@@ -105,7 +106,10 @@ async def decide(request: Request) -> Response:
             d = record_decision(s, me.name, number(data, "record_id"), text(data, "decision") or "",
                                 reason=text(data, "reason", required=False), note=text(data, "note", required=False),
                                 set_name=text(data, "set", required=False))
-            decision_id = d.id
+            decision_id, single = d.id, d.phase == "single"
+            set_name = s.get_one(ScreeningSet, d.set_id).name
+        if single:
+            request.app.state.retrainer.poke(set_name)
         return JSONResponse({"decision_id": decision_id}, status_code=201)
 
     return await run_in_threadpool(work)

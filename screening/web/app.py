@@ -23,6 +23,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from screening.errors import ScreeningError
+from screening.prioritise.background import Retrainer
 from screening.storage.db import Database, check_schema
 from screening.web import api, pages
 from screening.web.errors import on_http_error, on_library_error
@@ -41,6 +42,7 @@ def create_app(db: Database | str | None = None) -> Starlette:
         middleware=[Middleware(SecurityHeaders)],
     )
     app.state.db = database
+    app.state.retrainer = Retrainer(database)  # single-phase rankings, retrained off the request path
     return app
 
 

@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from screening.dedup.service import last_run, pending_pairs
-from screening.errors import InputFileError
+from screening.errors import InputFileError, InvalidValue
 from screening.prioritise.service import progress
 from screening.records.ingest import import_files
 from screening.records.searches import list_searches
@@ -72,6 +72,14 @@ async def read_form(request: Request) -> FormData:
 def field(form: FormData, name: str) -> str | None:
     value = form.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def number(form: FormData, name: str) -> int:
+    """An integer field of a form (a record id), or a 400 naming it."""
+    value = field(form, name)
+    if value is None or not value.lstrip("-").isdigit():
+        raise InvalidValue(name, f"{name} must be a whole number, not {value!r}.")
+    return int(value)
 
 
 def redirect(url: str) -> Response:
@@ -169,10 +177,13 @@ async def decide(request: Request) -> Response:
     def work() -> str:
         with db_of(request).transaction() as s:
             name = me(request, s)
-            record_id = int(field(form, "record_id") or 0)
-            record_decision(s, name, record_id, field(form, "decision") or "", reason=field(form, "reason"),
-                            note=field(form, "note"), set_name=set_name)
-            return f"record {record_id}: {field(form, 'decision')}"
+            record_id = number(form, "record_id")
+            d = record_decision(s, name, record_id, field(form, "decision") or "", reason=field(form, "reason"),
+                                note=field(form, "note"), set_name=set_name)
+            single = d.phase == "single"
+        if single:
+            request.app.state.retrainer.poke(set_name)
+        return f"record {record_id}: {field(form, 'decision')}"
 
     message = await run_in_threadpool(work)
     if not htmx(request):
@@ -234,7 +245,7 @@ async def resolve_page(request: Request) -> Response:
 
     def work() -> None:
         with db_of(request).transaction() as s:
-            resolve(s, me(request, s), int(field(form, "record_id") or 0), field(form, "decision") or "",
+            resolve(s, me(request, s), number(form, "record_id"), field(form, "decision") or "",
                     note=field(form, "note"), set_name=set_name, override=field(form, "override"))
 
     await run_in_threadpool(work)
@@ -330,7 +341,7 @@ async def dedup_answer(request: Request) -> Response:
             name = me(request, s)
             choice = field(form, "answer")
             if choice in ("y", "n"):
-                answer(s, int(field(form, "a") or 0), int(field(form, "b") or 0), choice == "y", by=name)
+                answer(s, number(form, "a"), number(form, "b"), choice == "y", by=name)
             if field(form, "rerun"):
                 deduplicate(s)
 

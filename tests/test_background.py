@@ -1,0 +1,94 @@
+"""Retraining off the request path: the queue serves the last ranking until a whole new one is stored."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, insert, select
+
+from screening.prioritise.background import Retrainer
+from screening.prioritise.service import compute_ranking, ranking_inputs, store_ranking
+from screening.records.searches import add_search
+from screening.review.decisions import record_decision
+from screening.review.phase import move_to_single
+from screening.review.queue import next_record
+from screening.review.sampling import draw_sample
+from screening.review.sets import create_set
+from screening.storage.db import Database
+from screening.storage.models import Assignment, ModelRun, Record, RecordScore
+from screening.team.users import add_user
+
+
+def single_phase_set(db: Database, n: int = 300) -> None:
+    """A set moved to single screening after a 30-record sample; knee records (1 in 7) are the includes."""
+    with db.transaction() as s:
+        for name, role in (("a", "screener"), ("b", "screener"), ("pi", "pi")):
+            add_user(s, name, role)
+        sid = add_search(s, "m", "MEDLINE").id
+        knee = "knee arthroplasty outcome"
+        s.execute(insert(Record), [{"search_id": sid, "format": "ris", "raw": [],
+                                    "title": f"{knee if i % 7 == 0 else 'community care model'} {i}",
+                                    "abstract": "knee surgery" if i % 7 == 0 else "primary care"} for i in range(n)])
+        create_set(s, "s", all_records=True, actor="pi")
+        draw_sample(s, "s", pairs=[("a", "b")], seed=1, batch_size=30, size=30, actor="pi")
+    with db.transaction() as s:
+        rids = list(s.scalars(select(Assignment.record_id).where(Assignment.user_id == 1)))
+        titles = {r.id: r.title for r in s.scalars(select(Record).where(Record.id.in_(rids)))}
+        assert any(t.startswith("knee") for t in titles.values())  # the seed draws includes and excludes
+        for rid in rids:
+            for u in ("a", "b"):
+                record_decision(s, u, rid, "include" if titles[rid].startswith("knee") else "exclude")
+        move_to_single(s, "s", "pi", force=True, reason="test")
+
+
+def decide_a_few(db: Database, user: str, k: int) -> None:
+    with db.transaction() as s:
+        for _ in range(k):
+            item = next_record(s, user, "s").item
+            assert item is not None
+            record_decision(s, user, item.record_id, "include" if "knee" in (item.title or "") else "exclude")
+
+
+def test_the_retrainer_ranks_in_the_background_and_the_queue_follows(db: Database) -> None:
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    retrainer = Retrainer(db)
+    job = retrainer.poke("s")
+    assert job is not None
+    job.result(timeout=60)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 1
+        nxt = next_record(s, "a", "s").item
+        assert nxt is not None and nxt.phase == "single" and nxt.score is not None and nxt.score > 0.9
+        assert "knee" in (nxt.title or "")  # the likeliest include first
+    assert retrainer.poke("s").result(timeout=60) is None  # not due again yet: nothing retrained
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 1
+    retrainer.close()
+
+
+def test_a_reader_never_sees_half_a_ranking(db: Database) -> None:
+    single_phase_set(db)
+    with db.transaction() as s:
+        inputs = ranking_inputs(s, "s")
+    first = compute_ranking(inputs)
+    with db.transaction() as s:
+        store_ranking(s, inputs, first)
+    second = compute_ranking(inputs, seed=1)
+    seen: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            with db.read() as s:
+                seen.append(tuple(s.execute(select(func.count(func.distinct(RecordScore.run_id)),
+                                                   func.count()).select_from(RecordScore)).one()))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for _ in range(3):
+        with db.transaction() as s:
+            store_ranking(s, inputs, second)
+    stop.set()
+    thread.join()
+    assert seen and all(runs == 1 and rows == len(first.scored) for runs, rows in seen)
