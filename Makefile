@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= sqlite:///demo.db
 
-.PHONY: help install dev demo test fuzz lint bench bench-import bench-dedup bench-rank bench-concurrency db-upgrade db-check clean
+.PHONY: help install dev demo demo-web serve test fuzz lint bench bench-import bench-dedup bench-rank bench-concurrency bench-web db-upgrade db-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -42,6 +42,25 @@ demo: install ## install, then run the main job end to end on a demo (SQLite)
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening export --format csv --out demo_export.csv
 	@echo "demo done: demo.db, demo_export.ris, demo_export.csv"
 
+demo-web: demo ## the demo review with a team, a set and a sample, served at http://127.0.0.1:8000 (prints passwords)
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening user add ann --role admin
+	@for u in pat:pi alice:screener bob:screener; do \
+		SCREENING_DB=$(DEMO_DB) $(BIN)/screening user add $${u%%:*} --role $${u##*:} --as ann >/dev/null; done
+	@rm -f demo_passwords.txt; for u in ann pat alice bob; do \
+		p=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(9))'); \
+		echo "$$p" | SCREENING_DB=$(DEMO_DB) $(BIN)/screening user password $$u --password-stdin --as ann >/dev/null; \
+		echo "$$u $$p" >> demo_passwords.txt; done
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening set create dinosaurs --all --as pat \
+		--criteria "Include: primary studies of dinosaur biology (anatomy, physiology, growth, behaviour). Exclude: reviews, news, studies of other animals."
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening set settings dinosaurs --as pat --include-term dinosaur \
+		--include-term growth --include-term physiology --exclude-term review --exclude-term bird \
+		--reason "not primary research" --reason "not dinosaurs" --reason "wrong outcome"
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening sample dinosaurs --share 0.25 --batch-size 10 --pairs alice+bob --seed 2016 --as pat
+	@echo "sign in at http://127.0.0.1:8000/login with a name and password from demo_passwords.txt:"; cat demo_passwords.txt
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening serve --port 8000
+
+serve: demo-web ## the same as demo-web
+
 test: dev ## install the dev tools and run the tests
 	$(BIN)/python -m pytest -n 2
 
@@ -57,7 +76,7 @@ lint: dev ## ruff (package, tests, benchmarks), mypy --strict (package), import-
 db-upgrade: install ## upgrade the database in SCREENING_DB to the latest schema
 	$(BIN)/screening init
 
-bench: bench-import bench-dedup bench-rank bench-concurrency ## all benchmarks (prints their figures)
+bench: bench-import bench-dedup bench-rank bench-concurrency bench-web ## all benchmarks (prints their figures)
 
 bench-import: install ## import a generated 100,000-record RIS file: records/s and peak memory
 	$(BIN)/python bench/bench_import.py
@@ -68,8 +87,11 @@ bench-dedup: install ## every labelled set in ../shared/data/dedup through impor
 bench-concurrency: dev ## N screeners deciding at once on SQLite and PostgreSQL, an import beside them
 	$(BIN)/python bench/bench_concurrency.py $(WRITERS)
 
+bench-web: dev ## N screeners (SCREENERS, 20) over HTTP against `screening serve` on SQLite and PostgreSQL
+	$(BIN)/python bench/bench_web.py $(SCREENERS)
+
 bench-rank: install ## simulate every labelled set in ../shared/data/screening, beside ASReview
 	$(BIN)/python bench/bench_rank.py
 
 clean: ## remove the demo outputs
-	rm -f demo.db demo.db-wal demo.db-shm demo_export.ris demo_export.csv
+	rm -f demo.db demo.db-wal demo.db-shm demo_export.ris demo_export.csv demo_passwords.txt

@@ -11,7 +11,14 @@ from screening.cli.options import as_option, json_option
 from screening.cli.params import PAIRS
 from screening.review.gate import STATISTICS, set_gate
 from screening.review.sampling import draw_sample
-from screening.review.sets import add_hand_record, add_records, create_set, set_criteria, summarise_sets
+from screening.review.sets import (
+    add_hand_record,
+    add_records,
+    create_set,
+    set_criteria,
+    set_settings,
+    summarise_sets,
+)
 from screening.team.auth import set_password
 from screening.team.users import ROLES, add_user, list_users
 
@@ -207,6 +214,36 @@ def set_criteria_cmd(app: AppContext, name: str, text: str, actor: str) -> None:
     with app.db.transaction() as s:
         set_criteria(s, name, text, actor=actor)
     echo(f"criteria of {name} updated")
+
+
+@set_.command("settings")
+@click.argument("name")
+@click.option("--include-term", "include_terms", multiple=True, metavar="TERM",
+              help="A term to highlight in green while screening (repeatable; replaces the list).")
+@click.option("--exclude-term", "exclude_terms", multiple=True, metavar="TERM",
+              help="A term to highlight in red while screening (repeatable; replaces the list).")
+@click.option("--reason", "reasons", multiple=True, metavar="TEXT",
+              help="An exclusion reason screeners choose from (repeatable; replaces the list).")
+@as_option(required=True, help="The PI or admin acting (recorded).")
+@json_option
+@pass_app
+def set_settings_cmd(app: AppContext, name: str, include_terms: tuple[str, ...], exclude_terms: tuple[str, ...],
+                     reasons: tuple[str, ...], actor: str, as_json: bool) -> None:
+    """Set the terms highlighted for a set's screeners and the exclusion reasons they choose from (recorded).
+
+    \b
+    Example:
+        screening set settings access --include-term "primary care" --exclude-term hospital \\
+            --reason "wrong setting" --reason "not a model of care" --as pat
+    """
+    with app.db.transaction() as s:
+        new = set_settings(s, name, include_terms=list(include_terms) or None,
+                           exclude_terms=list(exclude_terms) or None, reasons=list(reasons) or None, actor=actor)
+    if as_json:
+        emit_json(new.as_dict())
+        return
+    echo(f"settings of {name}: include terms {', '.join(new.include_terms) or '-'}; exclude terms "
+         f"{', '.join(new.exclude_terms) or '-'}; reasons {'; '.join(new.reasons) or '-'}")
 
 
 @set_.command("gate")
