@@ -55,7 +55,7 @@ def show_record(title: str | None, authors: list[str], year: int | None, journal
     echo("")
     echo(textwrap.fill(abstract or "(no abstract)", WIDTH))
     if keywords:
-        echo("\nKeywords: " + "; ".join(keywords[:20]))
+        echo("\n" + textwrap.fill("Keywords: " + "; ".join(keywords[:20]), WIDTH))
     if any(r.relation == "retraction" for r in related):
         secho("\nRETRACTED: a retraction notice is linked to this record.", bold=True, fg="red")
     for r in related:

@@ -30,7 +30,7 @@ def set_status(session: Session, set_name: str, viewer_name: str | None = None) 
                         "conflicts_resolved": len(s.resolved) if shown else None})
     per_user: dict[str, dict[str, int]] = {}
     for rid, uid, phase in session.execute(select(Assignment.record_id, Assignment.user_id, Assignment.phase).where(
-            Assignment.set_id == st.id)):
+            Assignment.set_id == st.id).order_by(Assignment.user_id, Assignment.id)):
         p = per_user.setdefault(names[uid], {"test_assigned": 0, "test_done": 0, "single_assigned": 0,
                                              "single_done": 0})
         p[f"{phase}_assigned"] += 1
