@@ -52,7 +52,9 @@ def _counts(by_item: ByItem, cats: list[Hashable]) -> np.ndarray:
 
 
 def _interval(value: float, se: float, z: float = 1.959963984540054) -> list[float]:
-    return [value - z * se, value + z * se]
+    """The 95% Wald interval, kept within kappa's range [-1, 1] (a bound past 1 would claim the
+    impossible: SAS and statsmodels print it unclipped; inside the range the figures are theirs)."""
+    return [max(-1.0, value - z * se), min(1.0, value + z * se)]
 
 
 def _clean(x: float | None) -> float | None:

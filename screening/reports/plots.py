@@ -69,6 +69,8 @@ def agreement_png(entries: list[dict[str, Any]], rule: GateRule | None) -> bytes
     ax.set_ylabel("agreement")
     ax.set_ylim(-1.05, 1.05)
     ax.set_xticks(xs)
+    if xs:
+        ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)  # a single batch in the middle, not on the edges
     ax.legend(loc="lower right")
     ax.set_title("Agreement per test-screening batch (95% intervals)")
     fig.tight_layout()
