@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from screening.cli import admin, dedup, ranking, records, reports, review, stats, team, tui, web
+from screening.cli import admin, dedup, fulltext, ranking, records, reports, review, stats, team, tui, web
 from screening.cli.base import AppContext, ScreeningGroup
 
 
@@ -38,6 +38,6 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
     ctx.obj = AppContext(db_url)
 
 
-for _module in (records, dedup, team, review, tui, reports, ranking, stats, admin, web):
+for _module in (records, dedup, team, review, tui, fulltext, reports, ranking, stats, admin, web):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from screening.cli.base import AppContext, command, echo, emit_json, pass_app
-from screening.cli.options import json_option
+from screening.cli.options import as_option, json_option
 from screening.prioritise.models import MODELS
 from screening.prioritise.service import progress as get_progress
-from screening.prioritise.service import rank_set
+from screening.prioritise.service import rank_set, stop_screening
 from screening.prioritise.simulate import simulate_file
 from screening.reports.plots import plot_progress
 
@@ -77,6 +77,35 @@ def progress(app: AppContext, set_name: str, recall_target: float, alpha: float,
         echo(f"  recall curve written to {plot}")
 
 
+@command()
+@click.argument("set_name")
+@as_option(required=True, help="The PI or admin acting (recorded).")
+@click.option("--force", is_flag=True, help="Stop although the stopping test does not allow it yet (needs --reason).")
+@click.option("--reason", help="Why the team stops (recorded).")
+@click.option("--recall", "recall_target", type=float, default=0.95, show_default=True,
+              help="The recall the stopping test asks for.")
+@json_option
+@pass_app
+def stop(app: AppContext, set_name: str, actor: str, force: bool, reason: str | None, recall_target: float,
+         as_json: bool) -> None:
+    """Stop single screening of a set once the stopping test allows it (recorded; the rest is reported
+    as not screened, excluded by the stopping rule).
+
+    \b
+    Example:
+        screening stop access --as pat
+        screening stop access --as pat --force --reason "funder's deadline"
+    """
+    with app.db.transaction() as s:
+        res = stop_screening(s, set_name, actor=actor, force=force, reason=reason, recall_target=recall_target)
+    if as_json:
+        emit_json(res.as_dict())
+        return
+    p = "n/a" if res.estimate.p_value is None else f"{res.estimate.p_value:.4f}"
+    echo(f"{set_name} stopped" + (" (forced)" if res.forced else "") + f": {res.undecided} record(s) not screened; "
+         f"stopping test p = {p}")
+
+
 def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.1f}"
 
@@ -101,4 +130,4 @@ def simulate(file: str, label_column: str, seed: int, out: str, model: str | Non
                f"ATD {_fmt(res.atd)}%")
 
 
-COMMANDS = [rank, progress, simulate]
+COMMANDS = [rank, progress, stop, simulate]

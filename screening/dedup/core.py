@@ -48,10 +48,11 @@ from screening.dedup.normalise import (
     CONFERENCE_RE,
     DASHES,
     NON_ALNUM_RE,
+    Citation,
     author_names,
+    content_words,
     first_page,
     fold,
-    content_words,
     generic_title,
     is_erratum,
     issue_numbers,
@@ -61,12 +62,14 @@ from screening.dedup.normalise import (
     norm_journal,
     norm_number,
     norm_title,
+    notice,
     publication_kind,
     repair_citation,
     roman_page,
     split_authors,
     substituted_words,
     surname,
+    translated_title,
 )
 
 # --- blocking: which pairs are compared at all ----------------------------------------------------
@@ -89,6 +92,7 @@ TITLE_WITH_PAGES = 0.90  # pages and authors agreeing with a title this close ou
 TITLE_WITH_DETAILS = 0.85  # similar titles confirmed by journal + volume + first page
 TITLE_QUEUE = 0.80  # below this, never a duplicate; between this and the above, a person decides
 TITLE_WITH_ID_AND_DETAILS = 0.6  # the identifier and every detail agreeing outweigh a title re-worded this far
+TITLE_SERIES = 0.5  # two versions of one review (one CD number) may be retitled this far
 TITLE_TRANSLATED = 0.3  # a translated title still this similar to the other is the same article cited alike
 TITLE_PREFIX_MIN = 40  # characters a title needs to be the same as a longer one it starts (subtitle appended)
 CONTAINED_TITLE_MIN = 15  # characters a title needs to be the other minus its subtitle (with the identifier)
@@ -109,6 +113,9 @@ SCORE_DIGITS = 3  # scores are stored rounded: an explanation for a person, not 
 # the order scores appear in an explanation; a veto reports those measured up to its own check
 SCORE_ORDER = ("title", "authors", "shifted", "pages", "adjacent", "volume", "issue", "journal", "year")
 LINK_STRENGTH = {"doi": 2, "pmid": 2, "fuzzy": 1}  # identifier links are accepted before fuzzy ones
+# vetoes that make two records different items for their whole groups: a chain of links through a
+# record that lacks the field (no issue, no DOI) never joins them
+KEEP_APART = frozenset({"different issues"})
 # the kinds of related (not duplicate) records a link may name: ``Link.a`` is the notice or derived
 # item (the erratum, retraction, comment, reply, newer version, conference abstract, reprint,
 # translation), ``Link.b`` the article it relates to
@@ -175,11 +182,19 @@ class _Norm:
     page: str
     last: str
     article_number: bool
+    elocator: bool  # an online article number ("e0137960"): a paper's, never an abstract book's page
     doi: str
     pmid: str
     erratum: bool
     kind: str
     generic: bool  # a column title every issue carries ("Editorial", "In this issue"): no evidence of identity
+    # what related-record detection reads (see ``related``)
+    notice: str  # "erratum", "retraction", "comment", "reply", "reprint", "abstract" (a summary), or ""
+    core: str  # the normalised title of the article a notice is about (the title itself for an article)
+    meeting: bool  # a meeting abstract: a conference source, or a single page of a supplement
+    series: str  # a review updated in versions: Cochrane's CD number, a DOI's stem before ".pubN", BMJ Clin Evid
+    version: int  # the version in the series (".pub3" -> 3; the first version 1; 0 when unknown)
+    translated: bool  # the title is marked as translated ("[...]", "[Article in Russian]", ". Russian")
 
 
 CORPORATE_RE = re.compile(r"\b(?:study|group|trial|consortium|collaborat\w*|investigators|committee|society|"
@@ -189,7 +204,13 @@ SUPPLEMENT_RE = re.compile(r"\bsup(?:p|pl|plement)?\.?\s*(\d+)", re.I)
 DOUBLED_DOI_PREFIX_RE = re.compile(r"^(10\.\d{4,9}/)(?=\1)")
 # "e12724", "a1754": an article number; "S189" is a supplement page, not one
 ARTICLE_NUMBER_RE = re.compile(r"\s*[a-rt-z]\d{3,}", re.I)
+ELOCATOR_RE = re.compile(r"^\s*e\d{4,}\s*$", re.I)
 MISSING = {"", "na", "n/a", "nan", "null", "none", "-", "anonymous", "[anonymous]", "anon"}
+# a DOI with a version (Cochrane's "10.1002/14651858.CD001869.pub5"), on the letters-and-digits form
+VERSIONED_DOI_RE = re.compile(r"^(10\.\S+?)\.pub(\d+)$")
+COCHRANE_ID_RE = re.compile(r"cd\d{6}")
+COCHRANE_DOI = "10.1002/14651858."
+CLIN_EVID_RE = re.compile(r"\bclin(?:ical)? evid")
 
 
 def _given(value: str) -> str:
@@ -216,12 +237,18 @@ def _normalise(r: DedupRecord) -> _Norm:
     # volume, issue and pages as the publication has them (spreadsheet dates, source lines, placeholders)
     cit = repair_citation(_given(r.journal), _given(r.volume), _given(r.issue), _given(r.pages), r.year)
     journals = [j for j in {norm_journal(cit.journal), norm_journal(_given(r.journal_abbrev))} if j]
-    doi = DOUBLED_DOI_PREFIX_RE.sub("", norm_doi(r.doi))  # "10.3779/10.3779/j.issn..."
-    doi = NON_ALNUM_RE.sub("", doi)  # "10.1210/endrevbnz002" and "10.1210/endrev/bnz002" are one DOI
+    full_doi = DOUBLED_DOI_PREFIX_RE.sub("", norm_doi(r.doi))  # "10.3779/10.3779/j.issn..."
+    doi = NON_ALNUM_RE.sub("", full_doi)  # "10.1210/endrevbnz002" and "10.1210/endrev/bnz002" are one DOI
     numbers, in_supplement = issue_numbers(cit.issue)
     page, last = _pages(cit.pages)
+    t = norm_title(r.title)
+    kind, about = notice(r.title)
+    series, version = _series(full_doi, cit, journals, t)
+    supplement = bool(in_supplement or SUPPLEMENT_RE.search(f"{cit.issue} {cit.volume}")
+                      or any(j.endswith((" suppl", " supplement")) for j in journals))
+    stated = publication_kind(r.pub_type)
     return _Norm(
-        title=(t := norm_title(r.title)), surnames=surnames, names=frozenset(author_names(authors)),
+        title=t, surnames=surnames, names=frozenset(author_names(authors)),
         glued=NON_LETTER_RE.sub("", fold(" ".join(authors))),
         initials=tuple("".join(sorted(w[0] for w in NON_LETTER_RE.split(fold(a)) if w))
                        for a in split_authors(authors)),
@@ -231,9 +258,32 @@ def _normalise(r: DedupRecord) -> _Norm:
         supplement=(m.group(1).lstrip("0") if (m := SUPPLEMENT_RE.search(f"{cit.issue} {cit.volume}")) else ""),
         suppl_journal=any(j.endswith(" suppl") or j.endswith(" supplement") for j in journals),
         page=page, last=last,
-        article_number=bool(ARTICLE_NUMBER_RE.match(cit.pages)), doi=doi, pmid=(r.pmid or "").strip(),
-        erratum=is_erratum(r.title), kind=publication_kind(r.pub_type), generic=generic_title(t),
+        article_number=bool(ARTICLE_NUMBER_RE.match(cit.pages)), elocator=bool(ELOCATOR_RE.match(cit.pages)),
+        doi=doi, pmid=(r.pmid or "").strip(),
+        erratum=bool(kind) or is_erratum(r.title), kind=stated, generic=generic_title(t),
+        notice=kind, core=norm_title(about) if kind else t,
+        meeting=stated == "conference" or any(CONFERENCE_RE.search(j) for j in journals) or (
+            supplement and not (last and page and last != page)),
+        series=series, version=version, translated=translated_title(r.title),
     )
+
+
+def _series(doi: str, cit: Citation, journals: list[str], title: str) -> tuple[str, int]:
+    """The review series a record is a version of, and its version: Cochrane's CD number (from the DOI,
+    or from the pages of a record without one), a DOI's stem before ".pubN", BMJ Clinical Evidence's
+    title (one topic updated every few years)."""
+    if m := VERSIONED_DOI_RE.match(doi):
+        cd = COCHRANE_ID_RE.search(m.group(1))
+        return (cd.group(0) if cd else m.group(1)), int(m.group(2))
+    if doi.startswith(COCHRANE_DOI) and (cd := COCHRANE_ID_RE.search(doi)):
+        return cd.group(0), 1  # a review's first version has no ".pub" suffix
+    if any("cochrane" in j for j in journals):
+        for value in (cit.pages, cit.issue, cit.volume):
+            if m := COCHRANE_ID_RE.fullmatch(value.strip().lower()):
+                return m.group(0), 0
+    if any(CLIN_EVID_RE.search(j) for j in journals) and title:
+        return f"clin evid {title}", 0
+    return "", 0
 
 
 def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
@@ -258,6 +308,10 @@ def _blocks(norms: list[_Norm]) -> Iterable[list[int]]:
         rare = sorted(tokens[i], key=lambda t: (df[t], t))[:RARE_WORDS]
         if len(rare) == RARE_WORDS:
             keys[("rt", "|".join(sorted(rare)))].append(i)
+        if n.notice and n.core != n.title and len(core := n.core.replace(" ", "")) >= BLOCK_TITLE_MIN:
+            keys[("tp", core[:BLOCK_AFFIX])].append(i)  # "Correction to: X" beside X
+        if n.series:
+            keys[("series", n.series)].append(i)  # the versions of one review, however retitled
         if n.doi:
             keys[("doi", n.doi)].append(i)
         if n.pmid:
@@ -376,9 +430,9 @@ def _adjacent(x: _Norm, y: _Norm) -> bool:
 def _issues_agree(x: _Norm, y: _Norm) -> bool | None:
     """Whether the issues agree: None when either is unknown, a supplement, or a field shifted into it.
 
-    Only plain issue numbers are compared ("3", "3-4", "No. 3"); an issue that is the other record's
-    volume or page is a field written one column off ("IS 26" for "VL 26"; the article number in the
-    issue field), not another issue.
+    Only plain issue numbers are compared ("3", "3-4", "No. 3"); an issue that is either record's
+    article number (its single page: "IS 791" beside "SP 791") or year is a field written in the wrong
+    column, not another issue.
     """
     if not x.issue_numbers or not y.issue_numbers:
         return None
@@ -386,8 +440,9 @@ def _issues_agree(x: _Norm, y: _Norm) -> bool | None:
         return True
     if _shifted(x, y) or _shifted(y, x):
         return None
-    elsewhere = {x.volume, x.page, x.last, y.volume, y.page, y.last} - {""}
-    if (x.issue_numbers | y.issue_numbers) & elsewhere:
+    # an article number (a single page) or the year written into the issue field
+    numbers = {n.page for n in (x, y) if n.page and not n.last} | {str(n.year) for n in (x, y) if n.year}
+    if (x.issue_numbers | y.issue_numbers) & numbers:
         return None
     return False
 
@@ -501,6 +556,14 @@ def _issue_mistyped(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
                 and x.year == y.year and min(content_words(x.title), content_words(y.title)) >= SPECIFIC_TITLE_WORDS)
 
 
+def _one_item(x: _Norm, y: _Norm, ctx: PairContext) -> bool:
+    """A reprint under its own identifier, pages and volume, and the same title once one database's
+    marker is taken off ("X (Reprinted from J Clin Periodontol 40:S30)" / "X"): one item, however one
+    database labels it. (An erratum or comment is never the article, whatever details it repeats.)"""
+    return bool({x.notice, y.notice} <= {"reprint", ""} and ctx.same_id and ctx.scores.get("pages")
+                and ctx.scores.get("volume") and fuzz.ratio(x.core, y.core) >= TITLE_SURE * FUZZ_SCALE)
+
+
 def _years_apart(x: _Norm, y: _Norm) -> bool:
     return bool(x.year and y.year and abs(x.year - y.year) > YEARS_APART)
 
@@ -519,7 +582,7 @@ def vetoes(x: _Norm, y: _Norm, ctx: PairContext) -> Iterator[Veto]:
     Each exception says what outweighs the veto: a wrong identifier, page or volume in one database
     is common, so an identifier or an otherwise identical record overrules those details.
     """
-    if x.erratum != y.erratum:
+    if (x.erratum != y.erratum or (x.notice and y.notice and x.notice != y.notice)) and not _one_item(x, y, ctx):
         yield Veto("erratum/comment/reply vs article", "title")
     if x.kind and y.kind and x.kind != y.kind:
         yield Veto("conference abstract vs full paper", "title")
@@ -679,6 +742,77 @@ def judge_pair(a: DedupRecord, b: DedupRecord) -> tuple[str, str, dict[str, Any]
     return _judge(x, y, _title_similarity(x, y, ratio))
 
 
+def related(x: _Norm, y: _Norm, ctx: PairContext) -> tuple[str, bool, dict[str, Any]] | None:
+    """How two records that are not duplicates are related: (relation, whether x is the notice or derived
+    item, its evidence), or None. Precision first: each relation needs its own evidence.
+
+    - a notice (erratum, retraction, comment, reply, reprint, summary) whose title, without what it
+      says it is, is the other record's title (``notice``);
+    - a newer version of a review: one series (Cochrane CD number, DOI stem before ".pubN", BMJ
+      Clinical Evidence topic), another version (``update``);
+    - a meeting abstract and a later paper with a near-identical title and overlapping authors;
+    - a translation: the same title and authors in another journal, one title marked as translated.
+    """
+    if x.notice or y.notice:
+        return _notice_relation(x, y)
+    if x.series and x.series == y.series:
+        return _update_relation(x, y, ctx)
+    if x.meeting != y.meeting:
+        abstract, paper = (x, y) if x.meeting else (y, x)
+        if (ctx.title_sim >= TITLE_WITH_ID and ctx.author is not None and ctx.author >= AUTHORS_DIFFERENT
+                and _paper(paper) and abstract.year and paper.year
+                and -YEARS_APART <= paper.year - abstract.year <= ABSTRACT_TO_PAPER_YEARS
+                and not substituted_words(x.title, y.title)):  # "... prostate cancer" / "... breast cancer"
+            return "abstract", abstract is x, {"title": round(ctx.title_sim, SCORE_DIGITS),
+                                               "authors": round(ctx.author, SCORE_DIGITS)}
+        return None
+    if x.translated != y.translated and ctx.journal is False and ctx.title_sim >= TITLE_SURE and \
+            ctx.authors_similar and not _years_apart(x, y):
+        return "translation", y.translated, {"title": round(ctx.title_sim, SCORE_DIGITS)}
+    return None
+
+
+ABSTRACT_TO_PAPER_YEARS = 5  # a paper follows its meeting abstract within this many years
+PAPER_MIN_SPAN = 2  # last minus first page of a paper (an abstract book's entry runs a page or two)
+NOTICE_TITLE_MIN = 15  # characters the article title inside a notice needs (shorter is no evidence)
+
+
+def _notice_relation(x: _Norm, y: _Norm) -> tuple[str, bool, dict[str, Any]] | None:
+    """A notice about the other record: its title without the notice's words is the other's title."""
+    if x.notice and y.notice:
+        return None  # two notices: each is related to the article, not to each other
+    n, art = (x, y) if x.notice else (y, x)
+    if len(n.core) < NOTICE_TITLE_MIN or n.generic or generic_title(n.core) or art.generic:
+        return None
+    if n.year and art.year and art.year > n.year + YEARS_APART:
+        return None  # a notice is not older than its article
+    sim = float(fuzz.ratio(n.core, art.title)) / FUZZ_SCALE
+    if sim < TITLE_WITH_ID and not _prefix_sim(n.core, art.title):
+        return None
+    return n.notice if n.notice in RELATIONS else "comment", n is x, {"title": round(sim, SCORE_DIGITS)}
+
+
+def _update_relation(x: _Norm, y: _Norm, ctx: PairContext) -> tuple[str, bool, dict[str, Any]] | None:
+    """Two versions of one review: the newer (higher ".pubN", else later year, else later issue) is ``a``."""
+    if ctx.title_sim < TITLE_SERIES:
+        return None
+    for kx, ky in ((x.version, y.version), (x.year or 0, y.year or 0),
+                   (max(map(int, x.issue_numbers), default=0), max(map(int, y.issue_numbers), default=0))):
+        if kx and ky and kx != ky:
+            return "update", kx > ky, {"title": round(ctx.title_sim, SCORE_DIGITS), "series": x.series}
+    return None
+
+
+def _paper(x: _Norm) -> bool:
+    """A journal article, not another abstract: in a journal volume (no meeting source, no supplement),
+    on a printed page range of several pages or under an article number ("e0137960")."""
+    if x.meeting or x.notice or not x.volume:
+        return False
+    if x.page.isdigit() and x.last.isdigit():
+        return int(x.last) - int(x.page) >= PAPER_MIN_SPAN
+    return x.elocator
+
+
 class _Groups:
     """Union-find that refuses a union crossing a cannot-link."""
 
@@ -744,20 +878,31 @@ def find_duplicates(
         progress(20)
     links: list[Link] = []
     queue: list[Link] = []
+    candidates: list[Link] = []  # related, not duplicates
+    apart: list[tuple[int, int]] = []  # certainly different items: no group may hold both
+    special = [bool(n.notice or n.meeting or n.series or n.translated) for n in norms]
     for (i, j), ratio in zip(ordered, sims, strict=True):
-        sim = _title_similarity(norms[i], norms[j], float(ratio))
-        if sim < TITLE_QUEUE and not (norms[i].doi and norms[i].doi == norms[j].doi) and not (
-                norms[i].pmid and norms[i].pmid == norms[j].pmid) and not _same_citation(norms[i], norms[j]):
-            continue
-        decision, rule, scores = _judge(norms[i], norms[j], sim)
-        if decision == "dup":
-            links.append(Link(records[i].id, records[j].id, rule, scores))
-        elif decision == "queue":
-            queue.append(Link(records[i].id, records[j].id, rule, scores))
+        x, y = norms[i], norms[j]
+        sim = _title_similarity(x, y, float(ratio))
+        decision = "no"
+        if sim >= TITLE_QUEUE or (x.doi and x.doi == y.doi) or (x.pmid and x.pmid == y.pmid) or _same_citation(x, y):
+            decision, rule, scores = _judge(x, y, sim)
+            if decision == "dup":
+                links.append(Link(records[i].id, records[j].id, rule, scores))
+            elif decision == "queue":
+                queue.append(Link(records[i].id, records[j].id, rule, scores))
+            elif scores.get("veto") in KEEP_APART:
+                apart.append((records[i].id, records[j].id))
+        elif x.page and x.page == y.page and x.volume and x.volume == y.volume and _issues_agree(x, y) is False:
+            apart.append((records[i].id, records[j].id))  # two papers on one page of two issues
+        if decision != "dup" and (special[i] or special[j]) and (found := related(x, y, measure(x, y, sim))):
+            relation, x_first, evidence = found
+            a, b = (records[i].id, records[j].id) if x_first else (records[j].id, records[i].id)
+            candidates.append(Link(a, b, relation, evidence))
     if progress:
         progress(20)
     ids = [r.id for r in records]
-    groups = _Groups(ids, cannot_link)
+    groups = _Groups(ids, [*cannot_link, *apart])
     accepted: list[Link] = []
     for a, b in must_link:
         if a in groups.parent and b in groups.parent and groups.union(a, b):
@@ -776,13 +921,19 @@ def find_duplicates(
         out_groups.append(g)
         kept.append(max(g, key=lambda i: (completeness(by_id[i]), -i)))
     same_group_queue = [q for q in queue if groups.find(q.a) != groups.find(q.b)]
+    related_links: dict[tuple[int, int, str], Link] = {}
+    for lk in candidates:  # one link per pair of groups and relation; none inside a group
+        ra, rb = groups.find(lk.a), groups.find(lk.b)
+        if ra != rb:
+            related_links.setdefault((ra, rb, lk.rule), lk)
     if progress:
         progress(20)
     return DedupResult(groups=out_groups, kept=kept, links=accepted, queue=same_group_queue,
                        comparisons=len(ordered),
                        params={"max_block": MAX_BLOCK, "title_sure": TITLE_SURE,
                                "title_with_details": TITLE_WITH_DETAILS, "title_queue": TITLE_QUEUE,
-                               "title_with_id": TITLE_WITH_ID})
+                               "title_with_id": TITLE_WITH_ID},
+                       related=list(related_links.values()))
 
 
 __all__ = ["RELATIONS", "DedupRecord", "DedupResult", "Link", "completeness", "find_duplicates", "fold"]

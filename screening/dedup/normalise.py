@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -76,6 +77,8 @@ def fold(text: str) -> str:
     """Lower-case ASCII: accents and Greek letters spelt out, HTML entities and tags removed."""
     if not text:
         return ""
+    if text.isascii() and "<" not in text and "&" not in text:
+        return text.lower()  # the common case: nothing to unescape, no accents, no Greek
     text = html.unescape(TAG_RE.sub(" ", repair_mojibake(text)))
     text = "".join(GREEK.get(ch, ch) for ch in text.lower())
     text = unicodedata.normalize("NFKD", text)
@@ -288,6 +291,8 @@ _SOURCE_TAIL = (r"(?P<vol>\d+[a-z]?)?\s*(?:\((?P<iss>[^()]*)\))?\s*"
 SOURCE_IN_JOURNAL_RE = re.compile(r"^(?P<name>.*?[^\s.])\s*\.\s*" + _SOURCE_TAIL + r"\s*(?:[.,;].*)?$", re.I)
 SOURCE_IN_VOLUME_RE = re.compile(r"^\s*" + _SOURCE_TAIL + r"\s*$", re.I)
 YEAR_LIKE_RE = re.compile(r"^\s*(1[89]\d\d|20\d\d)\s*$")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|spring|summer|autumn|fall|winter"
+DATE_WORDS_RE = re.compile(rf"^\s*(?:{_MONTH})(?:\s*[-/]\s*(?:{_MONTH}))?\s*$", re.I)
 # an issue: a number or a range of numbers, optionally after "No." / "Issue"; what follows may mark a supplement
 ISSUE_RE = re.compile(r"^\s*(?:(?:no|nr|n|issue|iss|num|number|heft)\.?\s*)?(\d+)(?:\s*[-/&,+]\s*(\d+))?(.*)$", re.I)
 SUPPLEMENT_MARK_RE = re.compile(r"sup|spec|special|\bs\s*\d|^\s*s\b|meeting|abstr|congress|conference", re.I)
@@ -376,9 +381,11 @@ def repair_citation(journal: str, volume: str, issue: str, pages: str, year: int
         (pages or "").strip()
     done: list[str] = []
     if placeholder(pages):
-        pages, _ = "", done.append("placeholder pages")
+        pages = ""
+        done.append("placeholder pages")
     if placeholder(issue):
-        issue, _ = "", done.append("placeholder issue")
+        issue = ""
+        done.append("placeholder issue")
     if placeholder(volume):
         volume = ""
     if not volume and (m := SOURCE_IN_JOURNAL_RE.match(journal)) and _source_line(m):
@@ -411,9 +418,9 @@ def repair_citation(journal: str, volume: str, issue: str, pages: str, year: int
     if (m := YEAR_LIKE_RE.match(pages)) and (year is None or abs(int(m.group(1)) - year) <= 1):
         pages = ""
         done.append("year in pages")
-    if issue and pages and issue == first_page(pages) and issue == pages:
-        issue = ""  # the page written into the issue field too
-        done.append("page in issue")
+    elif DATE_WORDS_RE.match(pages):  # "Jan-Feb", "Spring": the issue's date, not its pages
+        pages = ""
+        done.append("date in pages")
     return Citation(journal, volume, issue, pages, tuple(done))
 
 
@@ -556,8 +563,9 @@ def substituted_words(a: str, b: str) -> tuple[str, str] | None:
     if a == b:
         return None
     wa, wb = a.split(), b.split()
-    only_a = [w for w in dict.fromkeys(wa) if w not in set(wb) and _content(w)]
-    only_b = [w for w in dict.fromkeys(wb) if w not in set(wa) and _content(w)]
+    ca, cb = Counter(wa), Counter(wb)  # as multisets: "system ... system" / "better ... system" differ
+    only_a = [w for w in (ca - cb) if _content(w)]
+    only_b = [w for w in (cb - ca) if _content(w)]
     if not only_a or not only_b:
         return None
     only_a, only_b = _unglue(only_a, only_b, wa, wb)
@@ -572,3 +580,80 @@ def substituted_words(a: str, b: str) -> tuple[str, str] | None:
     if left and rest_b:
         return left[0], rest_b[0]
     return None
+
+
+# --- notices about another article: what they are and which article they are about ------------------
+
+# a title that announces what the record is, followed by the title of the article it is about
+_NOTICE_PREFIXES = (
+    ("retraction", r"retraction(?:\s+(?:notice|note|statement))?(?:\s+(?:to|of|for))?"
+                   r"|notice of retraction(?:\s+(?:to|of|for))?|retracted(?:\s+article)?|withdrawn"),
+    ("erratum", r"errat(?:um|a)(?:\s+(?:to|in|for|on))?|corrigend(?:um|a)(?:\s+(?:to|for|on))?"
+                r"|correction(?:\s+notice)?(?:\s+(?:to|for|of))?(?=\s*[:\"'\u2018\u201c]|\s+to\b|\s+for\b)"
+                r"|notice of correction|published erratum"),
+    ("reply", r"(?:(?:in\s+)?reply|authors?'?\s*(?:reply|response)|author'?s\s+(?:reply|response))"
+              r"(?:\s+to(?:\s+(?:the\s+)?(?:comments?|commentary|letters?|editorial|correspondence)"
+              r"(?:\s+(?:on|by|to|regarding))?)?)?"
+              r"|response to (?:the )?(?:letter|comment|commentary|editorial|correspondence|critique)s?"
+              r"(?:\s+(?:on|by|to))?"),
+    ("comment", r"comments?\s+on|commentary\s+on|comment|commentary(?=\s*:)|re(?=\s*:)"
+                r"|letter to the editor(?:\s+(?:on|re))?|letter(?:\s+(?:on|re|regarding))"),
+    ("reprint", r"reprint(?:ed)?(?:\s+(?:of|from))?"),
+    ("abstract", r"summary of"),
+)
+NOTICE_PREFIX_RE = re.compile(
+    r"^\s*[\[(]?\s*(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _NOTICE_PREFIXES) +
+    r")\s*[\])]?\s*(?:[:.\-\u2013\u2014]+|(?=[\"'\u2018\u201c]))\s*", re.I)
+NOTICE_SUFFIX_RE = re.compile(
+    r"\s*[.:;,\-\u2013]+\s*(?:(?P<erratum>errat(?:um|a)|correction|corrigendum)"
+    r"|(?P<reply>(?:a |the )?(?:authors?'?s?'? )?reply)"
+    r"|(?P<retraction>retraction|retracted(?: article)?))\s*\.?\s*$", re.I)
+# a notice's title may name its kind in brackets at the end ("(WITHDRAWN PAPER. 1996 ART. NO. CD000153)")
+NOTICE_BRACKET_RE = re.compile(r"\s*[\[(](?:(?P<retraction>withdrawn|retracted)"
+                               r"|(?P<reprint>reprint(?:ed)?\s+(?:from|of)))\b[^\])]*[\])]\s*\.?\s*$", re.I)
+# the citation of the retracted or corrected article that ends a notice ('... [Journal 12 (2009) 100-110]')
+TRAILING_CITATION_RE = re.compile(r"\s*[\[(][^\[\]()]*\(?(?:19|20)\d\d\)?[^\[\]()]*[\])]\s*\.?\s*$")
+QUOTES = "\"'\u2018\u2019\u201c\u201d"
+
+
+def notice(title: str) -> tuple[str, str]:
+    """What a notice title says it is and the title of the article it is about:
+    ("erratum" | "retraction" | "comment" | "reply" | "reprint" | "abstract", article title), or ("", title).
+
+    "Correction to: X", "Erratum: X", "Retraction notice to 'X' [J 12 (2009) 100]", "RETRACTED: X",
+    "WITHDRAWN: X", "Comment on: X", "Re: X", "Reply to: X", "X - Author's reply", "Reprint of: X",
+    "Summary of: X", and X ending with the citation of the article it corrects ("(vol 27, pg 305, 2017)").
+    """
+    t = strip_annotations(title)
+    if CORRECTS_CITATION_RE.search(t):
+        return "erratum", CORRECTS_CITATION_RE.sub("", t)
+    kind = ""
+    for _ in range(2):  # "Reply to comment on: X" is a reply about X
+        m = NOTICE_PREFIX_RE.match(t)
+        if not m or not m.lastgroup or len(t) - m.end() < NOTICE_CORE_MIN:
+            break
+        kind = kind or m.lastgroup
+        t = t[m.end():]
+    for pattern in (NOTICE_SUFFIX_RE, NOTICE_BRACKET_RE):  # "X. A reply": the end says what it is
+        if (m := pattern.search(t)) and m.lastgroup and m.start() >= NOTICE_CORE_MIN:
+            kind, t = m.lastgroup, t[:m.start()]
+            break
+    if not kind:
+        return "", title
+    t = TRAILING_CITATION_RE.sub("", t).strip().strip(QUOTES).strip()
+    return kind, t
+
+
+NOTICE_CORE_MIN = 10  # characters of an article title a notice must still hold to be about one
+
+
+def translated_title(title: str) -> bool:
+    """A title the database marks as translated from the article's language: in brackets ("[...]"), or
+    followed by a language note ("[Article in Russian]", "(author's transl)", Embase's ". Russian")."""
+    t = strip_annotations(title).strip().rstrip(".").strip()
+    return bool((t.startswith("[") and t.endswith("]")) or LANG_SUFFIX_RE.search(t) or LANGUAGE_NOTE_RE.search(t))
+
+
+LANGUAGE_NOTE_RE = re.compile(r"[.:]\s+(?:german|french|russian|spanish|chinese|japanese|italian|polish|portuguese|"
+                              r"dutch|czech|hungarian|turkish|korean|danish|swedish|norwegian|finnish|croatian|serbian|"
+                              r"slovak|romanian|greek|hebrew|persian)\s*$", re.I)

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from screening.errors import Conflict
+from screening.errors import Conflict, InvalidValue
 from screening.prioritise.cadence import retrain_due
 from screening.prioritise.features import cached_tfidf, record_text
 from screening.prioritise.stopping import StoppingEstimate, estimate
@@ -27,7 +27,8 @@ from screening.review.queue import QueueItem, queue
 from screening.review.sets import get_set, kept_members
 from screening.storage.db import Database
 from screening.storage.limits import check_int64
-from screening.storage.models import Assignment, Decision, ModelRun, Record, RecordScore, ScreeningSet
+from screening.storage.models import Assignment, Decision, ModelRun, Record, RecordScore, ScreeningSet, SetEvent
+from screening.team.users import manager
 
 
 def labels_of(session: Session, st: ScreeningSet) -> dict[int, int]:
@@ -141,8 +142,14 @@ def rank_set(session: Session, set_name: str, *, model: str | None = None, seed:
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: _jsonable(v) if isinstance(v, dict) else v if isinstance(v, (int, float, str, bool, type(None)))
-            else repr(v) for k, v in params.items()}
+    def one(v: Any) -> Any:
+        if isinstance(v, dict):
+            return _jsonable(v)
+        if isinstance(v, (list, tuple)):
+            return [one(x) for x in v]
+        return v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
+
+    return {k: one(v) for k, v in params.items()}
 
 
 def retrain_is_due(session: Session, st: ScreeningSet) -> bool:
@@ -196,3 +203,39 @@ def progress(session: Session, set_name: str, *, recall_target: float = 0.95,
     ordered = [labels[r] for r in sorted(first_at, key=first_at.__getitem__) if r in labels]
     total = len(kept_members(session, st.id))
     return estimate(ordered, total, recall_target=recall_target, alpha=alpha), ordered
+
+
+@dataclass
+class StopResult:
+    set: str
+    undecided: int  # records left unscreened: PRISMA counts them as excluded by the stopping rule
+    estimate: StoppingEstimate
+    forced: bool
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def stop_screening(session: Session, set_name: str, *, actor: str | None, force: bool = False,
+                   reason: str | None = None, recall_target: float = 0.95, alpha: float = 0.05) -> StopResult:
+    """The PI stops single screening of a set: when the stopping test says recall is at least the
+    target (or forced, with a reason). Recorded with the figures; the records left undecided are
+    reported as not screened, excluded by the stopping rule (PRISMA's "records excluded")."""
+    who = manager(session, actor, action="stop screening a set")
+    st = get_set(session, set_name)
+    if st.phase != "single":
+        raise Conflict(f"set {set_name} is not in single screening; stopping applies to the ranked phase.",
+                       reason="not_single_phase")
+    est, _ = progress(session, set_name, recall_target=recall_target, alpha=alpha)
+    if force and not (reason and reason.strip()):
+        raise InvalidValue("reason", "stopping before the test allows it needs a reason (it is recorded).")
+    if not est.can_stop and not force:
+        p = "n/a" if est.p_value is None else f"{est.p_value:.4f}"
+        raise Conflict(f"the stopping test does not allow set {set_name} to stop yet (p = {p} for recall < "
+                       f"{recall_target:.0%}); keep screening, or force it with a reason.", reason="cannot_stop")
+    undecided = est.total - est.screened
+    session.add(SetEvent(set_id=st.id, kind="stop", actor=who.name, payload={
+        "undecided": undecided, "forced": bool(force and not est.can_stop), "reason": reason,
+        "estimate": _jsonable(est.as_dict())}))
+    return StopResult(st.name, undecided, est, bool(force and not est.can_stop), reason)

@@ -29,8 +29,10 @@ def set_pairs(session: Session, st: ScreeningSet) -> list[tuple[str, str]]:
 
 
 def screeners_of(session: Session, st: ScreeningSet) -> list[User]:
-    """Everyone who screens the set (the members of its pairs), by name."""
-    return [get_user(session, n) for n in sorted({n for p in set_pairs(session, st) for n in p})]
+    """Everyone who screens the set (the members of its pairs, or the screeners named for a set
+    screened singly from the start), by name."""
+    names = {n for p in set_pairs(session, st) for n in p} | set((st.settings or {}).get("screeners") or [])
+    return [get_user(session, n) for n in sorted(names)]
 
 
 def apportion(n: int, weights: list[float]) -> list[int]:
@@ -63,7 +65,9 @@ def assign_single(session: Session, st: ScreeningSet, weights: dict[str, float] 
         raise InvalidValue("weights", "weights must be finite numbers above zero.", value=weights)
     assigned = set(session.scalars(select(Assignment.record_id).where(Assignment.set_id == st.id)))
     todo = [r for r in kept_members(session, st.id) if r not in assigned]
-    seed = session.scalar(select(Sample.seed).where(Sample.set_id == st.id).order_by(Sample.id).limit(1)) or 0
+    seed = session.scalar(select(Sample.seed).where(Sample.set_id == st.id).order_by(Sample.id).limit(1))
+    if seed is None:
+        seed = int((st.settings or {}).get("seed") or 0)
     random.Random(seed).shuffle(todo)
     rows, start, out = [], 0, {}
     for name, n in zip(screeners, apportion(len(todo), w), strict=True):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from screening.errors import Ambiguous, Conflict, InvalidValue, NotFound
 from screening.review.blinding import Disclosure, batch_states, disclosure
 from screening.review.events import FINAL, adjudications, current
-from screening.review.sets import get_set
+from screening.review.sets import check_exclusion_reason, get_set
 from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
 from screening.team.users import get_user, require_role
@@ -74,7 +74,7 @@ def conflicts(session: Session, set_name: str, pi_name: str) -> list[ConflictCas
 
 
 def resolve(session: Session, pi_name: str, record_id: int, decision: str, *, note: str | None = None,
-            set_name: str | None = None, override: str | None = None) -> Decision:
+            set_name: str | None = None, override: str | None = None, reason: str | None = None) -> Decision:
     """The PI's final decision on a record, stored beside the screeners' originals.
 
     A PI resolves what waits for them: a conflict, a maybe, a record dedup flagged after
@@ -105,8 +105,14 @@ def resolve(session: Session, pi_name: str, record_id: int, decision: str, *, no
     if override is None and not _waits_for_pi(session, set_id, record_id, pi.name):
         raise Conflict(f"record {record_id} is not waiting for a PI (no conflict, maybe or dedup flag); "
                        "changing its final decision is an override, with a reason.", reason="not_a_conflict")
+    st = session.get_one(ScreeningSet, set_id)
+    check_exclusion_reason(st, decision, reason)
+    if override and reason:  # a full-text exclusion's reason is counted by PRISMA: it keeps the field
+        note = f"override: {override.strip()}" + (f"; {note}" if note else "")
+    elif override:
+        reason = f"override: {override.strip()}"
     d = Decision(set_id=set_id, record_id=record_id, user_id=pi.id, kind="adjudicate", decision=decision,
-                 reason=f"override: {override.strip()}" if override else None, note=note, phase="final")
+                 reason=reason, note=note, phase="final")
     session.add(d)
     session.flush()
     return d

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from screening.errors import Ambiguous, Conflict, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
 from screening.review.blinding import BatchState, batch_states, frozen_batch, visible
 from screening.review.events import DECISIONS
-from screening.review.sets import get_set
+from screening.review.sets import check_exclusion_reason, get_set
 from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
 from screening.team.users import get_user
@@ -71,6 +71,7 @@ def record_decision(session: Session, user_name: str, record_id: int, decision: 
     user = get_user(session, user_name)
     a = _assignment(session, user, record_id, set_name)
     check_open(session, a)
+    check_exclusion_reason(session.get_one(ScreeningSet, a.set_id), decision, reason)
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
                  reason=reason, note=note, phase=a.phase)
     session.add(d)

@@ -154,6 +154,18 @@ def _clean_list(values: list[str], field: str) -> list[str]:
     return out
 
 
+def check_exclusion_reason(st: ScreeningSet, decision: str, reason: str | None) -> None:
+    """At full text an exclusion needs its reason, one of the set's (PRISMA counts reports per reason)."""
+    if st.stage != "full_text" or decision != "exclude":
+        return
+    allowed = SetSettings.of(st).reasons
+    if not reason:
+        raise InvalidValue("reason", f"at full text an exclusion needs its reason: one of {'; '.join(allowed)}.")
+    if allowed and reason not in allowed:
+        raise InvalidValue("reason", f"{reason!r} is not one of set {st.name}'s exclusion reasons: "
+                           f"{'; '.join(allowed)}.", value=reason)
+
+
 @dataclass
 class SetSummary:
     name: str

@@ -243,6 +243,9 @@ class ScreeningSet(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # what screeners work with: {"include_terms": [...], "exclude_terms": [...], "reasons": [...]}
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # "title_abstract", or "full_text": the reports of the title/abstract includes of ``parent_id``
+    stage: Mapped[str] = mapped_column(String(20), default="title_abstract")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("screening_set.id"))
 
 
 class SetMember(Base):
@@ -350,6 +353,28 @@ class SetEvent(Base):
     kind: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReportEvent(Base):
+    """The full text of a record at the full-text stage: sought, retrieved (with its file) or not
+    retrieved (with why). Append-only: the latest event per (set, record) is the report's state.
+    A file is stored once, by its SHA-256, in the review's file store (``screening.records.files``)."""
+
+    __tablename__ = "report_event"
+    __table_args__ = (
+        CheckConstraint("status IN ('sought', 'retrieved', 'not_retrieved')", name="status"),
+        Index("ix_report_event_set_record", "set_id", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("screening_set.id"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)  # why not retrieved
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    actor: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
