@@ -240,3 +240,31 @@ def test_the_pi_uploads_an_export_into_a_search(client: TestClient, review: Data
     alice, csrf = browser(TestClient(create_app(review)), "alice")
     r = alice.post("/searches/embase/import", data={"csrf": csrf}, files={"files": ("embase.ris", export)})
     assert r.status_code == 403
+
+
+def test_a_full_text_report_is_uploaded_and_served_to_its_screeners(client: TestClient, review: Database) -> None:
+    from screening.review.conflicts import final_decisions
+    from screening.review.decisions import record_decision
+    from screening.review.fulltext import start_full_text
+
+    with review.transaction() as s:
+        for rid in sorted(set(_batch_two(review))):
+            for u in ("alice", "bob"):
+                record_decision(s, u, rid, "include")
+    with review.transaction() as s:
+        assert final_decisions(s)
+        res = start_full_text(s, "dino", actor="pat", seed=1, screeners=["alice"])
+    alice, csrf = browser(client, "alice")
+    page = alice.get(f"/sets/{res.set}/screen")
+    rid = int(re.search(r'data-record-id="(\d+)"', page.text).group(1))
+    assert "Full text:" in page.text and "no file yet" in page.text
+    r = alice.post(f"/sets/{res.set}/reports/{rid}", data={"csrf": csrf, "status": "retrieved"},
+                   files={"file": ("paper.pdf", b"%PDF-1.4 the report")}, follow_redirects=False)
+    assert r.status_code == 303
+    r = alice.get(f"/sets/{res.set}/reports/{rid}/file")
+    assert r.status_code == 200 and r.content == b"%PDF-1.4 the report"
+    r = alice.post(f"/sets/{res.set}/decide", data={"record_id": rid, "decision": "exclude"},
+                   headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    assert r.status_code == 400 and "needs its reason" in r.text
+    bob, _ = browser(TestClient(create_app(review)), "bob")
+    assert bob.get(f"/sets/{res.set}/reports/{rid}/file").status_code == 403

@@ -216,3 +216,17 @@ def exclusion_reasons(session: Session, set_id: int) -> dict[int, str]:
         else:
             out[rid] = "reason not given"
     return out
+
+
+def report_of(session: Session, set_name: str, record_id: int, viewer: str | None) -> ReportState:
+    """One report's state, for someone who may see it: its screeners, a PI or an admin."""
+    who = get_user(session, viewer)
+    ft = get_set(session, set_name)
+    if who.role not in ("pi", "admin") and session.scalar(select(Assignment.id).where(
+            Assignment.set_id == ft.id, Assignment.user_id == who.id, Assignment.record_id == record_id)) is None:
+        raise NotAllowed(f"record {record_id} of set {set_name} is not assigned to {who.name}.", actor=who.name,
+                         role=who.role, action="see a report")
+    state = report_states(session, ft.id).get(record_id)
+    if state is None:
+        raise NotFound("record", record_id, f"record {record_id} is not a report of set {set_name}.")
+    return state

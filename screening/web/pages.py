@@ -21,12 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from screening.dedup.service import last_run, pending_pairs
 from screening.errors import InputFileError, InvalidValue
 from screening.prioritise.service import progress
+from screening.records.files import FileStore, store_root
 from screening.records.ingest import import_files
 from screening.records.searches import list_searches
 from screening.reports.dashboard import set_dashboard
@@ -34,6 +35,7 @@ from screening.reports.debrief import debrief
 from screening.reports.plots import agreement_png, progress_png
 from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision, retract_last
+from screening.review.fulltext import record_report, report_of
 from screening.review.gate import gate_rule
 from screening.review.merges import answer, deduplicate
 from screening.review.phase import move_to_single
@@ -152,22 +154,56 @@ def home(request: Request) -> Response:
 
 # --- the screener's page -------------------------------------------------------------------------
 
-def screen_page(request: Request) -> Response:
-    set_name = request.path_params["name"]
+def _screening(request: Request, set_name: str) -> dict[str, Any]:
+    """What the screening page shows: the set's settings, the next record and, at full text, its report."""
     with db_of(request).read() as s:
         name = me(request, s)
         st = get_set(s, set_name)
-        settings, criteria = SetSettings.of(st), st.criteria
         nxt = next_record(s, name, set_name)
-    return render(request, "screen.html", set_name=set_name, settings=settings, criteria=criteria, nxt=nxt)
+        report = report_of(s, set_name, nxt.item.record_id, name) if nxt.item and st.stage == "full_text" else None
+        return {"set_name": set_name, "settings": SetSettings.of(st), "criteria": st.criteria, "nxt": nxt,
+                "full_text": st.stage == "full_text", "report": report}
+
+
+def screen_page(request: Request) -> Response:
+    return render(request, "screen.html", **_screening(request, request.path_params["name"]))
 
 
 def _record_fragment(request: Request, set_name: str, message: str | None = None) -> Response:
+    return render(request, "_record.html", message=message, **_screening(request, set_name))
+
+
+def report_file(request: Request) -> Response:
+    """The full text of a report, for its screeners, a PI or an admin."""
+    set_name, rid = request.path_params["name"], int(request.path_params["rid"])
     with db_of(request).read() as s:
-        name = me(request, s)
-        settings = SetSettings.of(get_set(s, set_name))
-        nxt = next_record(s, name, set_name)
-    return render(request, "_record.html", set_name=set_name, settings=settings, nxt=nxt, message=message)
+        state = report_of(s, set_name, rid, me(request, s))
+    if not state.file_sha256:
+        raise HTTPException(404, f"no file is attached to report {rid}.")
+    path = FileStore(store_root(db_of(request).url)).get(state.file_sha256)
+    return FileResponse(path, media_type="application/pdf", filename=state.file_name or f"{rid}.pdf")
+
+
+async def report_post(request: Request) -> Response:
+    """Record a report's retrieval (and store its file) from the screening page."""
+    set_name, rid = request.path_params["name"], int(request.path_params["rid"])
+    form = await read_form(request)
+    upload = form.get("file")
+    sha = name = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        with tempfile.TemporaryDirectory(prefix="screening-upload-") as folder:
+            path = Path(folder) / "report"
+            path.write_bytes(await upload.read())
+            sha = FileStore(store_root(db_of(request).url)).put(path)
+        name = Path(upload.filename).name
+
+    def work() -> None:
+        with db_of(request).transaction() as s:
+            record_report(s, set_name, rid, field(form, "status") or ("retrieved" if sha else ""),
+                          actor=me(request, s), reason=field(form, "reason"), file_sha256=sha, file_name=name)
+
+    await run_in_threadpool(work)
+    return redirect(f"/sets/{quote(set_name)}/screen")
 
 
 async def decide(request: Request) -> Response:
@@ -405,6 +441,8 @@ ROUTES = [
     Route("/sets/{name}/screen", page(screen_page), methods=["GET"]),
     Route("/sets/{name}/decide", page(decide), methods=["POST"]),
     Route("/sets/{name}/undo", page(undo), methods=["POST"]),
+    Route("/sets/{name}/reports/{rid:int}/file", page(report_file), methods=["GET"]),
+    Route("/sets/{name}/reports/{rid:int}", page(report_post), methods=["POST"]),
     Route("/sets/{name}", page(dashboard), methods=["GET"]),
     Route("/sets/{name}/agreement.png", page(agreement_plot), methods=["GET"]),
     Route("/sets/{name}/recall.png", page(recall_plot), methods=["GET"]),
