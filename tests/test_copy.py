@@ -70,6 +70,9 @@ def build_review(run: Cli) -> None:
         run("resolve", "--as", "pat", c["record_id"], "exclude" if i % 2 else "include", "--note", f"call {i}")
     run("phase", SET, "single", "--as", "pat", "--force", "--reason", "copy test")
     run("rank", SET)
+    run("fulltext", "start", SET, "--screeners", "alice", "--seed", "1", "--as", "pat")
+    first = json.loads(run("fulltext", "list", f"{SET} (full text)", "--json").stdout)[0]["record_id"]
+    run("fulltext", "report", f"{SET} (full text)", first, "not-retrieved", "--reason", "no library", "--as", "pat")
     with Database(run.url).transaction() as s:  # a signed-in session of the web app
         sign_in(s, "pat", "a long enough password")
 

@@ -6,7 +6,7 @@ bytes in UTF-8, NULs, tags in lower case, a last record without ``ER``, cells an
 hundreds of KB. For every file:
 
 * the import ends with records or with an :class:`InputFileError`, never another exception;
-* it takes at most ``SECONDS`` (the regular expressions and loops are linear);
+* it takes at most ``SECONDS`` of CPU (the regular expressions and loops are linear);
 * every record written is imported (``TY`` ... ``ER`` records, PubMed ``PMID`` records, CSV rows)
   and nothing stored holds what PostgreSQL refuses (NUL, values longer than their column).
 
@@ -65,14 +65,14 @@ def import_once(database: Database, path: Path) -> tuple[FileReport | None, list
     session.begin()
     try:
         search = add_search(session, "fuzz", "MEDLINE")
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time: a busy test machine must not fail a fast import
         try:
             report = import_file(session, search.id, path)
         except InputFileError as exc:
             report = None
             assert str(path) in str(exc)
-        took = time.perf_counter() - started
-        assert took < SECONDS, f"the import took {took:.2f} s"
+        took = time.process_time() - started
+        assert took < SECONDS, f"the import took {took:.2f} s of CPU"
         columns = [Record.title, Record.abstract, Record.raw, *(Record.__table__.c[c] for _, c, _ in COLUMN_LIMITS)]
         rows = [tuple(r) for r in session.execute(select(*columns))] if report else []
         return report, rows
