@@ -6,22 +6,35 @@ exported with the `screening` command, then scored with bib-dedupe's group-aware
 (see ../shared/data/dedup/README.md) and pairwise precision/recall. The two Beller sets, whose
 EndNote XML only flags each record as in a duplicate set or not, go through the same path and
 are scored by those flags. Published figures are
-printed beside ours. Usage: python bench/bench_dedup.py [SET ...]
+printed beside ours.
+
+Related records (an erratum and its article, two versions of a review, a meeting abstract and the
+paper) are linked by dedup, not merged; several gold standards merge them. The sensitivity is
+printed as published (a linked copy counts as missed) and counting a copy that dedup linked to
+another member of its gold group as found: from the export's ``related_to`` column when the export
+carries links, and always from ``find_duplicates`` run in-process on the records exactly as the
+service loads them from the benchmark's database. Then the robustness benchmark
+(``dedup_robustness.py``): damaged copies and made-up look-alikes. Usage:
+python bench/bench_dedup.py [SET ...] [--no-robustness]
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from screening.dedup.normalise import is_erratum
+from screening.dedup.core import find_duplicates
 
 SCREENING = str(Path(sys.executable).with_name("screening"))
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dedup"
@@ -85,50 +98,57 @@ def to_ris(rows: list[dict[str, str]], path: Path) -> None:
             out.write("ER  - \n\n")
 
 
-def by_design(a: dict[str, str], b: dict[str, str]) -> bool:
-    """Two gold-merged records the issue says to keep apart: an erratum/comment/reply and its article,
-    or two versions of a review that a series updates (Cochrane, BMJ Clinical Evidence): other DOI or year."""
-    if is_erratum(a.get("title", "")) != is_erratum(b.get("title", "")):
-        return True
-    series = ("cochrane", "clin evid", "clinical evidence")
-    if all(any(k in (r.get("journal") or "").lower() for k in series) for r in (a, b)):
-        return (a.get("doi") or "").lower() != (b.get("doi") or "").lower() or a.get("year") != b.get("year")
-    return False
-
-
 def score(pred_root: dict[str, str], gold_of: dict[str, str], ids: list[str],
-          rows: dict[str, dict[str, str]] | None = None) -> dict[str, float]:
+          related: Iterable[tuple[str, str]] = ()) -> dict[str, float]:
     """bib-dedupe's group-aware sensitivity and lost papers, plus pairwise precision/recall.
 
-    ``designed``: copies left apart that the issue asks to keep apart (see ``by_design``); the
-    sensitivity is reported both as published (they count as misses) and with them counted right.
+    ``related``: pairs of records (RIS IDs) dedup linked as related. A copy the gold standard merges
+    and dedup kept apart but linked (through links between kept records of one gold group) counts as
+    found in ``sens_related``; the published ``sensitivity`` counts it as missed.
     """
     groups: dict[str, list[str]] = defaultdict(list)
     for i in ids:
         groups[gold_of.get(i, i)].append(i)
-    tp = fn = fp = designed = 0
+    linked: dict[str, set[str]] = defaultdict(set)
+    for a, b in related:
+        ra, rb = pred_root.get(a, a), pred_root.get(b, b)
+        linked[ra].add(rb)
+        linked[rb].add(ra)
+    tp = fn = fp = found_related = 0
     for members in groups.values():
         kept = [m for m in members if pred_root[m] == m]
         if not kept:
             fp += 1
             tp += len(members) - 1
-        else:
-            tp += len(members) - len(kept)
-            fn += len(kept) - 1
-            if rows and len(kept) > 1:
-                designed += sum(1 for k in kept[1:] if any(by_design(rows[k], rows[o]) for o in kept if o != k))
+            continue
+        tp += len(members) - len(kept)
+        fn += len(kept) - 1
+        found_related += len(kept) - _components(kept, linked)
     c2 = lambda n: n * (n - 1) // 2  # noqa: E731
     inter = Counter((gold_of.get(i, i), pred_root[i]) for i in ids)
     tp_pairs = sum(c2(n) for n in inter.values())
     pred_pairs = sum(c2(n) for n in Counter(pred_root[i] for i in ids).values())
     gold_pairs = sum(c2(len(m)) for m in groups.values())
-    return {"sensitivity": tp / max(tp + fn, 1), "lost": fp, "designed": designed,
-            "sens_by_design": (tp + designed) / max(tp + fn, 1), "pair_precision": tp_pairs / max(pred_pairs, 1),
+    return {"sensitivity": tp / max(tp + fn, 1), "lost": fp, "related_found": found_related,
+            "sens_related": (tp + found_related) / max(tp + fn, 1), "pair_precision": tp_pairs / max(pred_pairs, 1),
             "pair_recall": tp_pairs / max(gold_pairs, 1)}
 
 
-def timed(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run one command; return its wall seconds and peak memory (MB) from its own rusage."""
+def _components(kept: list[str], linked: dict[str, set[str]]) -> int:
+    """How many parts the kept records of one gold group fall into when related links join them."""
+    todo, parts = set(kept), 0
+    while todo:
+        parts += 1
+        stack = [todo.pop()]
+        while stack:
+            for other in linked[stack.pop()] & todo:
+                todo.discard(other)
+                stack.append(other)
+    return parts
+
+
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Run one command; return its wall seconds, CPU seconds and peak memory (MB) from its own rusage."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -136,19 +156,33 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     if status != 0:
         err = proc.stderr.read().decode()[-400:] if proc.stderr else ""
         sys.exit(f"{' '.join(args[:2])} failed: {err}")
-    return secs, usage.ru_maxrss / 1024
+    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def pipeline(name: str, rows: list[dict[str, str]], work: Path) -> tuple[dict[str, str], float, float]:
-    """rows -> RIS -> import -> dedup -> export: each record's kept record (by RIS ID), seconds, peak MB."""
+@dataclass
+class Run:
+    """What one set's pass through import, dedup and export gave."""
+
+    roots: dict[str, str]  # each record's kept record, by RIS ID
+    exported_links: list[tuple[str, str]]  # related records as the export lists them (RIS IDs)
+    export_has_links: bool  # the export has the related_to column at all
+    seconds: float  # import + dedup, wall
+    cpu: float  # import + dedup, CPU (the machine is shared: CPU time is the steadier figure)
+    peak_mb: float
+    db_url: str
+
+
+def pipeline(name: str, rows: list[dict[str, str]], work: Path) -> Run:
+    """rows -> RIS -> import -> dedup -> export."""
     ris = work / f"{name}.ris"
     to_ris(rows, ris)
-    env = dict(os.environ, SCREENING_DB=f"sqlite:///{work}/{name}.db")
+    db_url = f"sqlite:///{work}/{name}.db"
+    env = dict(os.environ, SCREENING_DB=db_url)
     subprocess.run([SCREENING, "init"], env=env, check=True, capture_output=True)
     subprocess.run([SCREENING, "search", "add", "bench", "--database", "MEDLINE"], env=env, check=True,
                    capture_output=True)
-    t_imp, m_imp = timed([SCREENING, "import", str(ris), "--search", "bench"], env)
-    t_dd, m_dd = timed([SCREENING, "dedup", "--json"], env)
+    t_imp, c_imp, m_imp = timed([SCREENING, "import", str(ris), "--search", "bench"], env)
+    t_dd, c_dd, m_dd = timed([SCREENING, "dedup", "--json"], env)
     out = work / f"{name}.csv"
     subprocess.run([SCREENING, "export", "--format", "csv", "--all", "--out", str(out)], env=env, check=True,
                    capture_output=True)
@@ -164,15 +198,47 @@ def pipeline(name: str, rows: list[dict[str, str]], work: Path) -> tuple[dict[st
             i = parent[i]  # type: ignore[assignment]
         return i
 
-    return {i: root(i) for i in parent}, t_imp + t_dd, max(m_imp, m_dd)
+    links = [(rid[e["record_id"]], rid[other]) for e in ex for other in (e.get("related_to") or "").split("; ")
+             if other in rid]
+    return Run({i: root(i) for i in parent}, links, bool(ex) and "related_to" in ex[0], t_imp + t_dd, c_imp + c_dd,
+               max(m_imp, m_dd), db_url)
+
+
+def in_process(db_url: str) -> tuple[dict[str, str], list[tuple[str, str]], float]:
+    """``find_duplicates`` on the records as the service loads them: kept records and related links by RIS
+    ID, and its CPU seconds."""
+    from sqlalchemy import select
+
+    from screening.dedup.service import _load
+    from screening.storage.db import Database
+    from screening.storage.models import Record
+
+    db = Database(db_url)
+    with db.read() as session:
+        records, _ = _load(session)
+        ris = {k: v or str(k) for k, v in session.execute(select(Record.id, Record.ris_id)).all()}
+    db.dispose()
+    t0 = time.process_time()
+    result = find_duplicates(records)
+    cpu = time.process_time() - t0
+    parent = {m: kept for group, kept in zip(result.groups, result.kept, strict=True) for m in group}
+    roots = {ris[r.id]: ris[parent.get(r.id, r.id)] for r in records}
+    return roots, [(ris[lk.a], ris[lk.b]) for lk in result.related], cpu
 
 
 def bench(name: str, work: Path) -> dict[str, float]:
     d = DATA / name
     rows = read_records(d)
-    roots, secs, peak = pipeline(name, rows, work)
-    m = score(roots, gold(d), list(roots), {r["ID"]: r for r in rows})
-    m.update(records=len(rows), seconds=secs, peak_mb=peak)
+    run = pipeline(name, rows, work)
+    gold_of = gold(d)
+    m = score(run.roots, gold_of, list(run.roots), run.exported_links)
+    # in a process of its own: this one's peak memory would otherwise be reported by every later child
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        roots, links, cpu = pool.submit(in_process, run.db_url).result()
+    inproc = score(roots, gold_of, list(roots), links)
+    m.update(records=len(rows), seconds=run.seconds, cpu=run.cpu, peak_mb=run.peak_mb, dedup_cpu=cpu,
+             links=len(links), export_links=float(run.export_has_links), sens_related_inproc=inproc["sens_related"],
+             same_in_process=float(roots == run.roots))
     return m
 
 
@@ -204,7 +270,8 @@ def bench_flagged(name: str, work: Path) -> str:
     rows = read_endnote_xml(next(d.glob("*.xml.gz")))
     with open(d / "caption_labels.csv", encoding="utf-8") as f:
         flagged = {r["position"] for r in csv.DictReader(f) if r["in_duplicate_set"] == "1"}
-    roots, secs, peak = pipeline(name, rows, work)
+    run = pipeline(name, rows, work)
+    roots, secs, peak = run.roots, run.seconds, run.peak_mb
     sizes = Counter(roots.values())
     grouped = {i for i, r in roots.items() if sizes[r] > 1}
     return (f"{name:24} {len(rows):>7} records, {len(flagged)} flagged as in a duplicate set: "
@@ -216,23 +283,38 @@ FLAGGED = ("beller_copper", "beller_tafenoquine")
 
 
 def main() -> None:
-    names = [n for n in sys.argv[1:] if n not in FLAGGED] if sys.argv[1:] else list(PUBLISHED)
-    flagged = [n for n in sys.argv[1:] if n in FLAGGED] if sys.argv[1:] else list(FLAGGED)
-    print(f"{'set':24} {'records':>7} {'sens':>6} {'lost':>4} {'pair P':>7} {'pair R':>7} {'import+dedup s':>14} "
-          f"{'peak MB':>7} | bib-dedupe sens/lost | ASySD sens/lost | kept apart by design: copies, sens")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    names = [n for n in args if n not in FLAGGED] if args else list(PUBLISHED)
+    flagged = [n for n in args if n in FLAGGED] if args else list(FLAGGED)
+    print(f"{'set':22} {'records':>7} {'sens':>6} {'lost':>4} {'pair P':>7} {'pair R':>7} {'+related in/export':>18} "
+          f"{'links':>5} {'wall s':>6} {'cpu s':>6} {'dedup cpu':>9} {'MB':>5} | bib-dedupe sens/lost | "
+          "ASySD sens/lost")
     with tempfile.TemporaryDirectory(prefix="bench-dedup-") as tmp:
         for name in names:
             m = bench(name, Path(tmp))
             (bs, bl), (as_, al) = PUBLISHED.get(name, ((float("nan"), -1), (float("nan"), -1)))
-            ok = m["sensitivity"] >= bs and m["lost"] <= 1 and m["pair_precision"] >= 0.999
-            print(f"{name:24} {m['records']:>7} {m['sensitivity']:6.4f} {m['lost']:>4} {m['pair_precision']:7.4f} "
-                  f"{m['pair_recall']:7.4f} {m['seconds']:14.1f} {m['peak_mb']:7.0f} | "
-                  f"{bs:.3f} / {bl:<9} | {as_:.3f} / {al:<9} | {m['designed']:>4}, {m['sens_by_design']:.4f}  "
-                  f"{'ok' if ok else 'BELOW TARGET'}", flush=True)
+            # published figures are rounded to 3 decimals: ours is compared at that precision
+            meets = round(m["sensitivity"], 3) >= bs
+            with_related = round(m["sens_related_inproc"], 3) >= bs
+            ok = m["lost"] <= 1 and m["pair_precision"] >= 0.999 and (meets or with_related)
+            verdict = ("ok" if meets else "ok counting related") if ok else "BELOW TARGET"
+            related = f"{m['sens_related_inproc']:.4f}" + (f"/{m['sens_related']:.4f}" if m["export_links"] else "")
+            print(f"{name:22} {m['records']:>7} {m['sensitivity']:6.4f} {m['lost']:>4} {m['pair_precision']:7.4f} "
+                  f"{m['pair_recall']:7.4f} {related:>18} {m['links']:>5} {m['seconds']:6.1f} {m['cpu']:6.1f} "
+                  f"{m['dedup_cpu']:9.1f} {m['peak_mb']:5.0f} | {bs:.3f} / {bl:<9} | {as_:.3f} / {al:<4} {verdict}"
+                  + ("" if m["same_in_process"] else "  (in-process groups differ from the CLI's)"), flush=True)
+        print("sens: as published (a copy kept apart counts as missed); +related: counting a copy dedup linked as "
+              "related (erratum, update, abstract...) to another member of its gold group as found, in-process / "
+              "from the export's related_to column")
         if flagged:
             print("sets labelled only by a per-record Duplicate flag (no groups, no published figures):")
         for name in flagged:
             print(bench_flagged(name, Path(tmp)), flush=True)
+    if "--no-robustness" not in sys.argv and names:
+        from dedup_robustness import run as robustness
+
+        for line in robustness(names):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

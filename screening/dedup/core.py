@@ -2,6 +2,11 @@
 
 The rules, in the order they run (each says what it is for):
 
+0. **Normalisation** (``_normalise``): fields as reference managers and spreadsheets mangle them
+   are repaired or treated as missing first (``normalise.repair_citation``: spreadsheet dates,
+   placeholders, Embase's source line, pages in the issue field; ``norm_doi``: DOIs in URLs and
+   ``[pii]``/``[doi]`` lists); column titles ("Editorial") and notices ("Correction to: X") are
+   recognised.
 1. **Identifiers.** Records sharing a normalised DOI or PMID are candidates, not verdicts: a
    DOI can be shared by an article and its erratum/comment/reply, or be a journal/series DOI,
    so the pair must also pass the same plausibility checks as any other pair (titles agree,
@@ -13,24 +18,32 @@ The rules, in the order they run (each says what it is for):
 3. **Measures**, once per candidate pair (``measure`` -> ``PairContext``): title similarity
    (rapidfuzz ``ratio`` on normalised titles, 0-1), author similarity (name words, the whole list's
    letters, initials: see ``_author_sim``), journal agreement (ISO 4 abbreviation aware),
-   volume/pages/year agreement. The scores are the explanation stored with the pair.
+   volume/issue/pages/year agreement (two ranges sharing only a boundary page neither agree nor
+   conflict). The scores are the explanation stored with the pair.
 4. **Vetoes** (``vetoes``, the classic false positives): an erratum/comment/reply against the
    article; a conference abstract against the full paper; both DOIs present and different (updated
    Cochrane reviews, "pub2"); different PMIDs; years more than one apart (one year is allowed: e-pub
-   vs print); different first pages or volumes when both are known; the same title by different
-   authors. Each veto keeps its exceptions: a wrong identifier, year, page or volume in one database
-   is common, so an identifier or an otherwise identical record outweighs it.
+   vs print); different first pages, volumes or issues when both are known (recurring columns,
+   two papers on one page range of two issues); the same title by different authors. Each veto
+   keeps its exceptions: a wrong identifier, year, page, volume or issue in one database is common,
+   so an identifier or an otherwise identical record outweighs it.
 5. **Confirmations** (``confirmations`` -> ``Evidence``): bibliographic evidence that the two are
    one publication: the same citation under a translated title, the identifier with every detail
    agreeing, a title contained in the other, one meeting abstract under two names of its
    proceedings, agreeing pages.
-6. **Verdict** (``verdict``): a veto says "no"; then the confirmations; then the doubts a person
-   settles (numbers in the titles differ, one identifier on two journals' pages, different
-   journals); then the title thresholds: a near-identical title (>= 0.95) with the other evidence
-   agreeing or missing is a duplicate; a similar title (>= 0.85) that the bibliographic details
-   confirm (journal, volume, first page) is a duplicate too; anything in between goes to the queue.
+6. **Verdict** (``verdict``): a veto says "no"; a column title is decided by the identifier or the
+   whole citation; then the confirmations; then the doubts a person settles (numbers in the titles
+   differ, one identifier on two journals' pages, different journals); then the title thresholds:
+   a near-identical title (>= 0.95) with the other evidence agreeing or missing is a duplicate; a
+   similar title (>= 0.85) that the bibliographic details confirm (journal, volume, first page) is
+   a duplicate too; anything in between goes to the queue. A duplicate by the thresholds whose
+   titles differ in a replaced content word, without agreeing pages, goes to the queue instead.
 7. **Groups.** Union-find over accepted links, strongest first; a manual split (cannot-link)
-   is never crossed, even transitively; a manual merge (must-link) is applied first.
+   is never crossed, even transitively, nor a pair kept apart by its issues (``KEEP_APART``); a
+   manual merge (must-link) is applied first.
+8. **Related records** (``related``): pairs that are not duplicates but an erratum, retraction,
+   comment, reply, reprint, newer version, meeting abstract or translation of one another are
+   returned as typed links (``DedupResult.related``, ``RELATIONS``), never merged.
 """
 
 from __future__ import annotations
@@ -233,7 +246,8 @@ def _pages(pages: str) -> tuple[str, str]:
 def _normalise(r: DedupRecord) -> _Norm:
     # a corporate author ("ASCUS-LSIL Triage Study Group") tells nothing about the personal authors
     authors = [a for a in r.authors if _given(a) and not CORPORATE_RE.search(a)]
-    surnames = [s for s in (surname(a) for a in split_authors(authors)) if s]
+    each = split_authors(authors)
+    surnames = [s for s in (surname(a) for a in each) if s]
     # volume, issue and pages as the publication has them (spreadsheet dates, source lines, placeholders)
     cit = repair_citation(_given(r.journal), _given(r.volume), _given(r.issue), _given(r.pages), r.year)
     journals = [j for j in {norm_journal(cit.journal), norm_journal(_given(r.journal_abbrev))} if j]
@@ -244,26 +258,24 @@ def _normalise(r: DedupRecord) -> _Norm:
     t = norm_title(r.title)
     kind, about = notice(r.title)
     series, version = _series(full_doi, cit, journals, t)
-    supplement = bool(in_supplement or SUPPLEMENT_RE.search(f"{cit.issue} {cit.volume}")
-                      or any(j.endswith((" suppl", " supplement")) for j in journals))
+    in_suppl = SUPPLEMENT_RE.search(f"{cit.issue} {cit.volume}")
+    suppl_journal = any(j.endswith((" suppl", " supplement")) for j in journals)
     stated = publication_kind(r.pub_type)
     return _Norm(
         title=t, surnames=surnames, names=frozenset(author_names(authors)),
         glued=NON_LETTER_RE.sub("", fold(" ".join(authors))),
-        initials=tuple("".join(sorted(w[0] for w in NON_LETTER_RE.split(fold(a)) if w))
-                       for a in split_authors(authors)),
+        initials=tuple("".join(sorted(w[0] for w in NON_LETTER_RE.split(fold(a)) if w)) for a in each),
         numbers=tuple(sorted(re.findall(r"\d+", t.replace(" ", "")))), year=r.year, journals=journals,
         volume=norm_number(cit.volume), issue=norm_number(cit.issue),
         issue_numbers=frozenset() if in_supplement else numbers,
-        supplement=(m.group(1).lstrip("0") if (m := SUPPLEMENT_RE.search(f"{cit.issue} {cit.volume}")) else ""),
-        suppl_journal=any(j.endswith(" suppl") or j.endswith(" supplement") for j in journals),
+        supplement=in_suppl.group(1).lstrip("0") if in_suppl else "", suppl_journal=suppl_journal,
         page=page, last=last,
         article_number=bool(ARTICLE_NUMBER_RE.match(cit.pages)), elocator=bool(ELOCATOR_RE.match(cit.pages)),
         doi=doi, pmid=(r.pmid or "").strip(),
         erratum=bool(kind) or is_erratum(r.title), kind=stated, generic=generic_title(t),
         notice=kind, core=norm_title(about) if kind else t,
         meeting=stated == "conference" or any(CONFERENCE_RE.search(j) for j in journals) or (
-            supplement and not (last and page and last != page)),
+            (in_supplement or bool(in_suppl) or suppl_journal) and not (last and page and last != page)),
         series=series, version=version, translated=translated_title(r.title),
     )
 

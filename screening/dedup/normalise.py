@@ -49,9 +49,10 @@ ANNOTATION_RE = re.compile(
     re.I,
 )
 # A correction notice's title ends with the citation of the article it corrects: Web of Science
-# "(vol 360, pg 542, 2009)", Embase "(New England Journal of Medicine (2009) 360 (542-544))".
+# "(vol 360, pg 542, 2009)" (also without commas, "(VOL 9 E98734 2014)" for an article number), Embase
+# "(New England Journal of Medicine (2009) 360 (542-544))".
 CORRECTS_CITATION_RE = re.compile(
-    r"\s*\((?:vol\.?\s*\w+,\s*pg\.?\s*\w+,\s*\d{4}"
+    r"\s*\((?:vol\.?\s*\w+,?\s*(?:pg\.?\s*)?\w+,?\s*\d{4}"
     r"|[^()]+\(\d{4}\)\s*\d+(?::\d+)?\s*\(\s*[a-z]?\d+[a-z]?(?:\s*-\s*[a-z]?\d+[a-z]?)?\s*\))\)\s*\.?\s*$", re.I)
 CONFERENCE_RE = re.compile(r"conference|congress|meeting|symposium|proceedings|abstracts?\b|poster", re.I)
 INITIALS_MAX_LETTERS = 3  # a name word this short, upper-case or dotted, is initials ("JA", "J.A."), not a surname
@@ -86,8 +87,26 @@ def fold(text: str) -> str:
 
 
 def strip_annotations(title: str) -> str:
-    """MEDLINE's notes appended to a title ("[Erratum in: ...]", "[see comments]") are not the title."""
-    return ANNOTATION_RE.sub("", title or "").strip()
+    """MEDLINE's notes appended to a title ("[Erratum in: ...]", "[see comments]") are not the title.
+
+    A title that opens with a bracket is MEDLINE's translated title ("[Editorial: recent advances in
+    ...]"): that bracket is the title, never a note, whatever its first word.
+    """
+    t = title or ""
+    head = ""
+    if t.lstrip().startswith("[") and (end := _closing_bracket(t.lstrip())) > 0:
+        head, t = t.lstrip()[:end + 1], t.lstrip()[end + 1:]
+    return (head + ANNOTATION_RE.sub("", t)).strip()
+
+
+def _closing_bracket(text: str) -> int:
+    """Where the bracket opening ``text`` closes (nested brackets counted), or -1."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "[") - (ch == "]")
+        if depth == 0:
+            return i
+    return -1
 
 
 def norm_title(title: str) -> str:
@@ -260,13 +279,18 @@ def author_names(authors: list[str]) -> set[str]:
     share {milner, okhovat, clement}; initials are not name words. All-capitals lists fall back to
     words of two or more letters.
     """
-    text = unicodedata.normalize("NFKD", repair_mojibake(" ".join(authors)))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))  # accents off, case kept
-    if any(ch.islower() for ch in text):
+    text = " ".join(authors)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", repair_mojibake(text))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))  # accents off, case kept
+    if text != text.upper():  # some lower-case letters: name words are the capitalised ones
         words = NAME_WORD_RE.findall(text)
     else:
-        words = [w for w in re.split(r"[^A-Za-z'\-]+", text) if len(w) > 1]
+        words = [w for w in NON_NAME_RE.split(text) if len(w) > 1]
     return {fold(w) for w in words if len(w) > 1}
+
+
+NON_NAME_RE = re.compile(r"[^A-Za-z'\-]+")
 
 
 # --- fields mangled on the way through reference managers and spreadsheets ---------------------------
@@ -624,7 +648,9 @@ def notice(title: str) -> tuple[str, str]:
     "WITHDRAWN: X", "Comment on: X", "Re: X", "Reply to: X", "X - Author's reply", "Reprint of: X",
     "Summary of: X", and X ending with the citation of the article it corrects ("(vol 27, pg 305, 2017)").
     """
-    t = strip_annotations(title)
+    t = LANG_SUFFIX_RE.sub("", strip_annotations(title)).strip().rstrip(".").strip()
+    if t.startswith("[") and t.endswith("]"):  # a translated title: what it says is inside the brackets
+        t = t[1:-1].strip()
     if CORRECTS_CITATION_RE.search(t):
         return "erratum", CORRECTS_CITATION_RE.sub("", t)
     kind = ""

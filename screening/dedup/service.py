@@ -266,7 +266,11 @@ def related_to(session: Session, record_ids: Iterable[int] | None = None) -> dic
     ids = None if record_ids is None else set(record_ids)
     if ids is not None:
         stmt = stmt.where(RecordLink.record_a.in_(ids) | RecordLink.record_b.in_(ids))
+    if ids is not None and not ids:
+        return {}
     links = list(session.execute(stmt).all())
+    if not links:
+        return {}
     other_ids = {x for a, b, _ in links for x in (a, b)}
     titles = dict(session.execute(select(Record.id, Record.title).where(Record.id.in_(other_ids))).all())
     out: dict[int, list[Related]] = defaultdict(list)

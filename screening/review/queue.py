@@ -128,23 +128,28 @@ class NextRecord:
 
 
 def next_record(session: Session, user_name: str, set_name: str) -> NextRecord:
-    """The screener's next undecided record: the first of their test batches in order, then the
-    single phase by priority. One index seek (``ix_assignment_next_*``), however long the queue."""
+    """The screener's next undecided record: the first of their test batches in order (test phase),
+    or the likeliest include by the latest ranking (single phase). One index seek
+    (``ix_assignment_next_*``) whatever the length of the queue, and only the columns shown."""
     user = get_user(session, user_name)
     st = get_set(session, set_name)
     mine = (Assignment.user_id == user.id, Assignment.set_id == st.id)
     total, done = session.execute(select(func.count(), func.coalesce(func.sum(case((Assignment.done, 1), else_=0)), 0))
                                   .where(*mine)).one()
-    a = session.scalar(select(Assignment).where(*mine, Assignment.done.is_(False), Assignment.phase == "test")
-                       .order_by(Assignment.batch_id, Assignment.position).limit(1))
-    if a is None:
-        a = session.scalar(select(Assignment).where(*mine, Assignment.done.is_(False), Assignment.phase == "single")
-                           .order_by(Assignment.priority.desc(), Assignment.position).limit(1))
-    if a is None:
+    pick = select(Assignment.record_id, Assignment.position, Assignment.phase, Assignment.priority, Batch.number,
+                  Record.title, Record.abstract, Record.authors, Record.year, Record.journal, Record.keywords
+                  ).join(Record, Record.id == Assignment.record_id).outerjoin(Batch, Batch.id == Assignment.batch_id)
+    if st.phase == "test":  # (in the single phase every test batch is finished: nothing is left there)
+        pick = pick.where(*mine, Assignment.done.is_(False), Assignment.batch_id.is_not(None)).order_by(
+            Assignment.batch_id, Assignment.position)
+    else:
+        pick = pick.where(*mine, Assignment.done.is_(False), Assignment.phase == "single").order_by(
+            Assignment.priority.desc(), Assignment.position)
+    row = session.execute(pick.limit(1)).first()
+    if row is None:
         return NextRecord(None, int(done), int(total))
-    r = session.get_one(Record, a.record_id)
-    number = session.scalar(select(Batch.number).where(Batch.id == a.batch_id)) if a.batch_id else None
-    item = QueueItem(r.id, r.title, r.abstract, list(r.authors or []), r.year, r.journal, list(r.keywords or []),
-                     st.name, number, a.position, a.phase, a.priority if a.phase == "single" and a.priority else None,
-                     None, related_to(session, [r.id]).get(r.id, []))
+    item = QueueItem(row.record_id, row.title, row.abstract, list(row.authors or []), row.year, row.journal,
+                     list(row.keywords or []), st.name, row.number, row.position, row.phase,
+                     row.priority if row.phase == "single" and row.priority else None, None,
+                     related_to(session, [row.record_id]).get(row.record_id, []))
     return NextRecord(item, int(done), int(total))

@@ -20,7 +20,13 @@ from screening.team.users import manager
 
 
 def get_set(session: Session, name: str) -> ScreeningSet:
+    """The set called ``name`` (looked up once per session: a request names its set often)."""
+    seen: dict[str, ScreeningSet] = session.info.setdefault("sets_by_name", {})
+    if name in seen:
+        return seen[name]
     s = session.scalar(select(ScreeningSet).where(ScreeningSet.name == name))
+    if s is not None:
+        seen[name] = s
     if s is None:
         raise NotFound("set", name, known=list(session.scalars(select(ScreeningSet.name).order_by(ScreeningSet.name))))
     return s

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -107,13 +108,27 @@ class Database:
                 and not path.startswith("file:") and not Path(path).exists()):
             raise DatabaseError(self.url, f"there is no database at {path}.", reason="no_database")
         self.writes = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+        # SQLite has one writer at a time; threads of this process (the web app's) queue here, first
+        # come first served, instead of polling the file lock with growing sleeps (unfair: a decision
+        # could wait seconds behind later ones). Other processes still wait on the file lock.
+        self._one_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         self.reads = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one write transaction: committed on success, rolled back on any error."""
-        with self.writes() as session, session.begin():
-            yield session
+        if self._one_writer is None:
+            with self.writes() as session, session.begin():
+                yield session
+            return
+        if not self._one_writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise DatabaseError(self.url, "the database is busy: another writer has held it for "
+                                f"{BUSY_TIMEOUT_MS / 1000:.0f} s. Nothing was stored; try again.", reason="busy")
+        try:
+            with self.writes() as session, session.begin():
+                yield session
+        finally:
+            self._one_writer.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -302,6 +302,7 @@ class Assignment(Base):
         # a screener's next record is one index seek: undone, test batches in order, then by priority
         Index("ix_assignment_next_test", "user_id", "set_id", "done", "batch_id", "position"),
         Index("ix_assignment_next_single", "user_id", "set_id", "done", "priority"),
+        Index("ix_assignment_record_user", "record_id", "user_id"),  # a decision finds its assignment
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

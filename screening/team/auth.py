@@ -115,11 +115,11 @@ def authenticate(session: Session, token: str | None) -> Identity | None:
     """The user a session cookie or bearer token belongs to (None if missing, unknown or expired)."""
     if not token:
         return None
-    row = session.scalar(select(Token).where(Token.digest == _digest(token)))
+    row = session.execute(select(Token.user_id, User.name, User.role, Token.csrf, Token.kind, Token.expires_at)
+                          .join(User, User.id == Token.user_id).where(Token.digest == _digest(token))).first()
     if row is None or row.expires_at < utcnow():
         return None
-    user = session.get_one(User, row.user_id)
-    return Identity(user.id, user.name, user.role, row.csrf, row.kind)
+    return Identity(row.user_id, row.name, row.role, row.csrf, row.kind)
 
 
 def csrf_ok(identity: Identity, sent: str | None) -> bool:

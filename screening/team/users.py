@@ -44,7 +44,12 @@ def get_user(session: Session, name: str | None) -> User:
     """The user called ``name``; the acting user must always be named, and must exist."""
     if not name:
         raise MissingActor()
+    seen: dict[str, User] = session.info.setdefault("users_by_name", {})  # a request names its user often
+    if name in seen:
+        return seen[name]
     user = session.scalar(select(User).where(User.name == name))
+    if user is not None:
+        seen[name] = user
     if user is None:
         names = list(session.scalars(select(User.name).order_by(User.name)))
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or [

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -26,7 +27,7 @@ from screening.errors import ScreeningError
 from screening.prioritise.background import Retrainer
 from screening.storage.db import Database, check_schema
 from screening.web import api, pages
-from screening.web.errors import on_http_error, on_library_error
+from screening.web.errors import on_database_busy, on_http_error, on_library_error
 from screening.web.security import SecurityHeaders
 
 STATIC = Path(__file__).with_name("static")
@@ -38,7 +39,8 @@ def create_app(db: Database | str | None = None) -> Starlette:
     check_schema(database.engine)
     app = Starlette(
         routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
-        exception_handlers={ScreeningError: on_library_error, HTTPException: on_http_error},
+        exception_handlers={ScreeningError: on_library_error, HTTPException: on_http_error,
+                            OperationalError: on_database_busy},
         middleware=[Middleware(SecurityHeaders)],
     )
     app.state.db = database

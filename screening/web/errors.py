@@ -52,6 +52,15 @@ async def on_library_error(request: Request, exc: Exception) -> Response:
     return answer(request, status_of(exc), str(exc))
 
 
+async def on_database_busy(request: Request, exc: Exception) -> Response:
+    """The database refused: SQLite's file lock held past the wait (another process writing for long,
+    e.g. an import), or the server unreachable. Either way nothing was stored."""
+    text = str(getattr(exc, "orig", exc))
+    if "locked" in text or "busy" in text:
+        return answer(request, 503, "the database is busy (another command is writing to it); try again in a moment.")
+    return answer(request, 503, "the database cannot be reached; try again in a moment.")
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (301, 302, 303, 307):
