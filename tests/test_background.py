@@ -52,7 +52,7 @@ def decide_a_few(db: Database, user: str, k: int) -> None:
 def test_the_retrainer_ranks_in_the_background_and_the_queue_follows(db: Database) -> None:
     single_phase_set(db)
     decide_a_few(db, "a", 3)
-    retrainer = Retrainer(db)
+    retrainer = Retrainer(db, min_seconds=0)
     job = retrainer.poke("s")
     assert job is not None
     job.result(timeout=60)

@@ -4,13 +4,17 @@ The web app pokes the retrainer after each single-phase decision. The worker rea
 inputs in a read transaction, trains with no transaction open (so no lock is held while it
 computes), and stores the new ranking in one short write transaction; until then every
 screener is served the last ranking. A poke while that set's retrain runs is remembered and
-answered by one more pass, never by two retrains at once.
+answered by one more pass, never by two retrains at once; and a set is retrained at most once
+every ``MIN_SECONDS`` (20 screeners deciding at once would otherwise keep a retrain of a large
+set running without pause, its writes queueing their decisions).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from screening.errors import Conflict
@@ -19,13 +23,16 @@ from screening.review.sets import get_set
 from screening.storage.db import Database
 
 log = logging.getLogger(__name__)
+MIN_SECONDS = 30.0  # between two retrains of one set; the queue serves the last ranking meanwhile
 
 
 class Retrainer:
     """Retrains sets in the background, each at most once at a time."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, min_seconds: float = MIN_SECONDS) -> None:
         self.db = db
+        self.min_seconds = min_seconds
+        self.last: dict[str, float] = {}
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
         self.lock = threading.Lock()
         self.running: set[str] = set()
@@ -43,7 +50,11 @@ class Retrainer:
     def _run(self, set_name: str) -> None:
         try:
             while True:
+                wait = self.last.get(set_name, -math.inf) + self.min_seconds - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
                 self._once(set_name)
+                self.last[set_name] = time.monotonic()
                 with self.lock:
                     if set_name not in self.again:
                         return
