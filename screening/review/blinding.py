@@ -148,12 +148,14 @@ def frozen_batch(session: Session, set_id: int, batch_id: int) -> BatchState | N
     none of them) comes from the assignments' ``done`` flags in one query; the full state is
     worked out only when the batch may be complete.
     """
-    undone = session.scalar(select(func.count()).select_from(Assignment).where(
-        Assignment.batch_id == batch_id, Assignment.done.is_(False))) or 0
-    if undone:
-        in_batch = select(Assignment.record_id).where(Assignment.batch_id == batch_id)
-        if not session.scalar(select(func.count()).select_from(Decision).where(
-                Decision.set_id == set_id, Decision.kind == "adjudicate", Decision.record_id.in_(in_batch))):
-            return None  # records left and no final decision on any of them: still open
+    in_batch = select(Assignment.record_id).where(Assignment.batch_id == batch_id)
+    undone, decided_by_pi = session.execute(select(
+        select(func.count()).select_from(Assignment).where(Assignment.batch_id == batch_id,
+                                                           Assignment.done.is_(False)).scalar_subquery(),
+        select(func.count()).select_from(Decision).where(
+            Decision.set_id == set_id, Decision.kind == "adjudicate", Decision.record_id.in_(in_batch))
+        .scalar_subquery())).one()
+    if undone and not decided_by_pi:
+        return None  # records left and no final decision on any of them: still open
     (state,) = batch_states(session, set_id, batch_id=batch_id)
     return state if frozen(state) else None

@@ -39,7 +39,7 @@ def _assignment(session: Session, user: User, record_id: int, set_name: str | No
     return found[0]
 
 
-def check_open(session: Session, a: Assignment) -> None:
+def check_open(session: Session, a: Assignment, st: ScreeningSet) -> None:
     """Refuse a change to a decision the review already rests on.
 
     A test batch that both members have finished is frozen: its agreement statistics, the gate
@@ -49,7 +49,6 @@ def check_open(session: Session, a: Assignment) -> None:
     """
     if a.phase != "test":
         return
-    st = session.get_one(ScreeningSet, a.set_id)
     if st.phase != "test":
         raise Conflict(f"set {st.name} has moved to single screening; its test-phase decisions are closed.",
                        reason="test_phase_closed")
@@ -70,8 +69,9 @@ def record_decision(session: Session, user_name: str, record_id: int, decision: 
     check_int64(record_id, "record_id", what="a record id")
     user = get_user(session, user_name)
     a = _assignment(session, user, record_id, set_name)
-    check_open(session, a)
-    check_exclusion_reason(session.get_one(ScreeningSet, a.set_id), decision, reason)
+    st = session.get_one(ScreeningSet, a.set_id)
+    check_open(session, a, st)
+    check_exclusion_reason(st, decision, reason)
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
                  reason=reason, note=note, phase=a.phase)
     session.add(d)
@@ -97,7 +97,7 @@ def retract_last(session: Session, user_name: str, *, set_name: str | None = Non
         assignment = session.scalar(select(Assignment).where(
             Assignment.set_id == d.set_id, Assignment.record_id == d.record_id, Assignment.user_id == user.id))
         if assignment is not None:
-            check_open(session, assignment)
+            check_open(session, assignment, session.get_one(ScreeningSet, assignment.set_id))
             assignment.done = False
         r = Decision(set_id=d.set_id, record_id=d.record_id, user_id=user.id, kind="screen", decision="retract",
                      reason=f"undo of decision {d.id}", phase=d.phase)

@@ -115,11 +115,13 @@ def authenticate(session: Session, token: str | None) -> Identity | None:
     """The user a session cookie or bearer token belongs to (None if missing, unknown or expired)."""
     if not token:
         return None
-    row = session.execute(select(Token.user_id, User.name, User.role, Token.csrf, Token.kind, Token.expires_at)
+    row = session.execute(select(User, Token.csrf, Token.kind, Token.expires_at)
                           .join(User, User.id == Token.user_id).where(Token.digest == _digest(token))).first()
     if row is None or row.expires_at < utcnow():
         return None
-    return Identity(row.user_id, row.name, row.role, row.csrf, row.kind)
+    user = row[0]
+    session.info.setdefault("users_by_name", {})[user.name] = user  # the request's later lookups of its user
+    return Identity(user.id, user.name, user.role, row.csrf, row.kind)
 
 
 def csrf_ok(identity: Identity, sent: str | None) -> bool:
