@@ -26,6 +26,9 @@ def atomic_write(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]
         raise OutputFileError(str(target), "it is a folder; give a file name")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path("."))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would make it (mkstemp's 0600 is for secrets)
     except OSError as exc:
         raise OutputFileError(str(target), _reason(exc)) from None
     try:
