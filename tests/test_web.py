@@ -268,3 +268,19 @@ def test_a_full_text_report_is_uploaded_and_served_to_its_screeners(client: Test
     assert r.status_code == 400 and "needs its reason" in r.text
     bob, _ = browser(TestClient(create_app(review)), "bob")
     assert bob.get(f"/sets/{res.set}/reports/{rid}/file").status_code == 403
+
+
+def test_the_pi_sees_the_prisma_diagram_and_downloads_the_bundle(client: TestClient, review: Database) -> None:
+    import io
+    import zipfile
+
+    pat, _ = browser(client, "pat")
+    r = pat.get("/sets/dino/prisma.svg")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml") and "<text" in r.text
+    assert 'src="/sets/dino/prisma.svg"' in pat.get("/sets/dino").text
+    r = pat.get("/bundle.zip")
+    assert r.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert "screening-report/index.html" in names and any(n.endswith(".svg") for n in names)
+    alice, _ = browser(TestClient(create_app(review)), "alice")
+    assert alice.get("/bundle.zip").status_code == 403 and alice.get("/prisma.svg").status_code == 403

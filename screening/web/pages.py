@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import io
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,9 +32,11 @@ from screening.prioritise.service import progress
 from screening.records.files import FileStore, store_root
 from screening.records.ingest import import_files
 from screening.records.searches import list_searches
+from screening.reports.bundle import write_bundle
 from screening.reports.dashboard import set_dashboard
 from screening.reports.debrief import debrief
 from screening.reports.plots import agreement_png, progress_png
+from screening.reports.prisma import prisma_counts, render_prisma
 from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision, retract_last
 from screening.review.fulltext import record_report, report_of
@@ -45,7 +49,7 @@ from screening.review.sets import SetSettings, get_set, set_settings, summarise_
 from screening.storage.db import Database
 from screening.storage.models import Record
 from screening.team.auth import FAILURE_DELAY, SignInFailed, set_password, sign_out
-from screening.team.users import MANAGERS, add_user, list_users
+from screening.team.users import MANAGERS, add_user, list_users, manager
 from screening.web.render import render
 from screening.web.security import LOGIN_COOKIE, SESSION_COOKIE, attempt_sign_in, identify, new_login_secret
 
@@ -267,6 +271,30 @@ def recall_plot(request: Request) -> Response:
     return Response(progress_png(ordered, est.total, est), media_type="image/png")
 
 
+def prisma_svg(request: Request) -> Response:
+    """The PRISMA 2020 diagram of the review (or of one set), for a PI or admin."""
+    set_name = request.path_params.get("name")
+    with db_of(request).read() as s:
+        manager(s, me(request, s), action="see the PRISMA diagram")
+        svg = render_prisma(prisma_counts(s, set_name), "svg")
+    return Response(svg, media_type="image/svg+xml")
+
+
+def bundle_zip(request: Request) -> Response:
+    """The report bundle a PI sends to co-authors, as one zip file."""
+    with tempfile.TemporaryDirectory(prefix="screening-bundle-") as folder:
+        with db_of(request).read() as s:
+            manager(s, me(request, s), action="download the report bundle")
+            write_bundle(s, folder)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file():
+                    z.write(path, f"screening-report/{path.relative_to(folder)}")
+    return Response(buf.getvalue(), media_type="application/zip",
+                    headers={"content-disposition": 'attachment; filename="screening-report.zip"'})
+
+
 def conflicts_page(request: Request) -> Response:
     set_name = request.path_params["name"]
     with db_of(request).read() as s:
@@ -447,6 +475,9 @@ ROUTES = [
     Route("/sets/{name}/agreement.png", page(agreement_plot), methods=["GET"]),
     Route("/sets/{name}/recall.png", page(recall_plot), methods=["GET"]),
     Route("/sets/{name}/conflicts", page(conflicts_page), methods=["GET"]),
+    Route("/sets/{name}/prisma.svg", page(prisma_svg), methods=["GET"]),
+    Route("/prisma.svg", page(prisma_svg), methods=["GET"]),
+    Route("/bundle.zip", page(bundle_zip), methods=["GET"]),
     Route("/sets/{name}/resolve", page(resolve_page), methods=["POST"]),
     Route("/sets/{name}/debrief/{batch:int}", page(debrief_page), methods=["GET"]),
     Route("/sets/{name}/phase", page(phase_page), methods=["POST"]),
