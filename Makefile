@@ -40,18 +40,20 @@ demo: install ## install, then run the main job end to end on a demo (SQLite)
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening search list
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening export --format ris --out demo_export.ris
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening export --format csv --out demo_export.csv
-	@echo "demo done: demo.db, demo_export.ris, demo_export.csv"
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening user add ann --role admin
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening user add pat --role pi --as ann
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening set create dinosaurs --all --as pat \
+		--criteria "Include: primary studies of dinosaur biology (anatomy, physiology, growth, behaviour). Exclude: reviews, news, studies of other animals."
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening report prisma --format svg --out demo_prisma.svg
+	SCREENING_DB=$(DEMO_DB) $(BIN)/screening report prisma --format png --out demo_prisma.png
+	@echo "demo done: demo.db, demo_export.ris, demo_export.csv, demo_prisma.svg, demo_prisma.png"
 
 demo-web: demo ## the demo review with a team, a set and a sample, served at http://127.0.0.1:8000 (prints passwords)
-	SCREENING_DB=$(DEMO_DB) $(BIN)/screening user add ann --role admin
-	@for u in pat:pi alice:screener bob:screener; do \
-		SCREENING_DB=$(DEMO_DB) $(BIN)/screening user add $${u%%:*} --role $${u##*:} --as ann >/dev/null; done
+	@for u in alice bob; do SCREENING_DB=$(DEMO_DB) $(BIN)/screening user add $$u --role screener --as ann >/dev/null; done
 	@rm -f demo_passwords.txt; for u in ann pat alice bob; do \
 		p=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(9))'); \
 		echo "$$p" | SCREENING_DB=$(DEMO_DB) $(BIN)/screening user password $$u --password-stdin --as ann >/dev/null; \
 		echo "$$u $$p" >> demo_passwords.txt; done
-	SCREENING_DB=$(DEMO_DB) $(BIN)/screening set create dinosaurs --all --as pat \
-		--criteria "Include: primary studies of dinosaur biology (anatomy, physiology, growth, behaviour). Exclude: reviews, news, studies of other animals."
 	SCREENING_DB=$(DEMO_DB) $(BIN)/screening set settings dinosaurs --as pat --include-term dinosaur \
 		--include-term growth --include-term physiology --exclude-term review --exclude-term bird \
 		--reason "not primary research" --reason "not dinosaurs" --reason "wrong outcome"
@@ -94,4 +96,4 @@ bench-rank: install ## simulate every labelled set in ../shared/data/screening, 
 	$(BIN)/python bench/bench_rank.py
 
 clean: ## remove the demo outputs
-	rm -f demo.db demo.db-wal demo.db-shm demo_export.ris demo_export.csv demo_passwords.txt
+	rm -f demo.db demo.db-wal demo.db-shm demo_export.ris demo_export.csv demo_passwords.txt demo_prisma.svg demo_prisma.png
