@@ -10,6 +10,7 @@ from screening.prioritise.models import MODELS
 from screening.prioritise.service import progress as get_progress
 from screening.prioritise.service import rank_set, stop_screening
 from screening.prioritise.simulate import simulate_file
+from screening.prioritise.stopping import StoppingCosts
 from screening.reports.plots import plot_progress
 
 model_option = click.option("--model", type=click.Choice(list(MODELS)),
@@ -56,7 +57,7 @@ def progress(app: AppContext, set_name: str, recall_target: float, alpha: float,
         screening progress access --recall 0.95 --plot recall.png
     """
     with app.db.read() as s:
-        est, ordered = get_progress(s, set_name, recall_target=recall_target, alpha=alpha)
+        est, ordered = get_progress(s, set_name, recall_target=recall_target, alpha=alpha, costs=True)
     if plot:
         plot_progress(ordered, est.total, est, plot)
     if as_json:
@@ -73,8 +74,26 @@ def progress(app: AppContext, set_name: str, recall_target: float, alpha: float,
                f"{verdict} (confidence {est.confidence:.0%})")
     echo(f"  heuristic: {est.excludes_in_a_row} excludes in a row (threshold {est.heuristic_n}): "
                + ("reached" if est.heuristic_stop else "not reached") + " - no guarantee on recall")
+    if est.costs is not None and est.costs.includes:
+        _echo_costs(est.costs)
     if plot:
         echo(f"  recall curve written to {plot}")
+
+
+def _echo_costs(c: StoppingCosts) -> None:
+    """What stopping at each recall costs: records screened to reach it and records saved, in the team's
+    order and in the simulation, with what the simulation is based on."""
+    echo(f"  what stopping costs, with the {c.includes} includes found so far as 100% recall "
+         f"({c.decided} records decided):")
+    echo(f"    {'recall':>6}  {'in your order: screened':>24}  " + (
+        f"{'simulated: screened':>19}  {'saved':>13}" if c.simulated else ""))
+    for k, own in enumerate(c.own):
+        line = f"    {own.recall:>6.0%}  {own.screened:>10.0f} ({own.includes:>3} includes)  "
+        if c.simulated:
+            sim = c.simulated[k]
+            line += f"{sim.screened:>19.0f}  {sim.saved:>5.0f} ({sim.saved_share:>5.1%})"
+        echo(line)
+    echo(f"  based on: {c.basis}")
 
 
 @command()

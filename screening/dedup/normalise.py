@@ -1,8 +1,14 @@
-"""Normalisation of the fields deduplication compares.
+r"""Normalisation of the fields deduplication compares.
 
 Cosmetic differences between databases must not decide anything (CiteSource#112: the same
 records deduplicate differently raw and after a round trip through EndNote), so titles,
 authors, journals and pages are reduced to comparable keys here, once per record.
+
+Every regular expression here runs in linear time on any text (tests/test_dedup_linear.py): a
+pattern anchored at the end of a value is not searched from every start (each start scanning to the
+end is quadratic), but the end is found first with string methods and the pattern matched at the few
+places it can begin; blanks around optional parts are matched possessively (``\s*+``), so a long run
+of them is never split every possible way; and a quantifier that real values never fill is bounded.
 """
 
 from __future__ import annotations
@@ -16,19 +22,20 @@ from urllib.parse import unquote
 
 from rapidfuzz.distance import OSA
 
-TAG_RE = re.compile(r"<[^>]+>")
-# "[Chinese]", "[Article in German]", "(author's transl)": language markers vendors append
-LANG_SUFFIX_RE = re.compile(
-    r"[\[(](?:article in |in )?(?:chinese|german|french|spanish|japanese|russian|italian|portuguese|polish|"
+# "[Chinese]", "[Article in German]", "(author's transl)": language markers vendors append. The words
+# that open the marker; the marker runs to the closing bracket that ends the title (``_lang_suffix_start``).
+LANG_MARKER_RE = re.compile(
+    r"(?:article in |in )?(?:chinese|german|french|spanish|japanese|russian|italian|portuguese|polish|"
     r"dutch|korean|czech|hungarian|turkish|danish|swedish|norwegian|finnish|hebrew|english abstract|"
-    r"author'?s transl)[^\])]*[\])]\s*\.?\s*$",
+    r"author'?s transl)",
     re.I,
 )
 GLUED_AUTHORS_RE = re.compile(r"(?<=\.)(?=[A-Z][a-z])")
-# EMBASE appends the original-language title: "... protection. French Dysfonction endotheliale ..."
+# EMBASE appends the original-language title: "... protection. French Dysfonction endotheliale ...". Its
+# start; the rest of the line after it is the translated title (``_translated_suffix_start``).
 TRANSLATED_SUFFIX_RE = re.compile(
-    r"[.:]\s+(?:german|french|russian|spanish|chinese|japanese|italian|polish|portuguese|dutch|czech|hungarian|"
-    r"turkish|korean|danish|swedish|norwegian|finnish|croatian|serbian|slovak|romanian|greek|hebrew|persian)\b.*$",
+    r"[.:]\s++(?:german|french|russian|spanish|chinese|japanese|italian|polish|portuguese|dutch|czech|hungarian|"
+    r"turkish|korean|danish|swedish|norwegian|finnish|croatian|serbian|slovak|romanian|greek|hebrew|persian)\b",
     re.I,
 )
 NON_ALNUM_RE = re.compile(r"[^0-9a-z]+")
@@ -43,17 +50,22 @@ ERRATUM_RE = re.compile(
     r"|[\[(](?:erratum|corrigendum|correction|retraction)[\])]|\bauthor'?s'? reply\s*$|\s-\s*reply\s*$",
     re.I,
 )
+# MEDLINE's notes appended to a title: the words that open the bracket ("[Erratum in: ...]", "[23 refs]");
+# the note runs to the next "]" (``_strip_notes``)
 ANNOTATION_RE = re.compile(
-    r"\s*\[(?:erratum|errata|comment|see comment|retraction|retracted|corrected|update|published erratum|review|"
-    r"\d+ refs?|editorial|letter|news|electronic resource)[^\]]*\]\.?",
+    r"(?:erratum|errata|comment|see comment|retraction|retracted|corrected|update|published erratum|review|"
+    r"\d++ refs?|editorial|letter|news|electronic resource)",
     re.I,
 )
 # A correction notice's title ends with the citation of the article it corrects: Web of Science
 # "(vol 360, pg 542, 2009)" (also without commas, "(VOL 9 E98734 2014)" for an article number), Embase
-# "(New England Journal of Medicine (2009) 360 (542-544))".
+# "(New England Journal of Medicine (2009) 360 (542-544))". Matched whole, brackets included, only where
+# it can be: ending on the bracket that ends the title (``_corrects_citation_start``). A volume or page is
+# never longer than ``CITED_NUMBER_MAX`` letters and digits (the bound keeps two runs of them linear).
+CITED_NUMBER_MAX = 40
 CORRECTS_CITATION_RE = re.compile(
-    r"\s*\((?:vol\.?\s*\w+,?\s*(?:pg\.?\s*)?\w+,?\s*\d{4}"
-    r"|[^()]+\(\d{4}\)\s*\d+(?::\d+)?\s*\(\s*[a-z]?\d+[a-z]?(?:\s*-\s*[a-z]?\d+[a-z]?)?\s*\))\)\s*\.?\s*$", re.I)
+    rf"\((?:vol\.?\s*+\w{{1,{CITED_NUMBER_MAX}}},?\s*+(?:pg\.?\s*+)?\w{{1,{CITED_NUMBER_MAX}}},?\s*+\d{{4}}"
+    r"|[^()]++\(\d{4}\)\s*+\d++(?::\d++)?\s*+\(\s*+[a-z]?\d++[a-z]?(?:\s*+-\s*+[a-z]?\d++[a-z]?)?\s*+\))\)", re.I)
 CONFERENCE_RE = re.compile(r"conference|congress|meeting|symposium|proceedings|abstracts?\b|poster", re.I)
 INITIALS_MAX_LETTERS = 3  # a name word this short, upper-case or dotted, is initials ("JA", "J.A."), not a surname
 JOURNAL_NAME_MIN = 8  # a colon after more letters than this starts the journal's subtitle ("Heart: official...")
@@ -80,10 +92,48 @@ def fold(text: str) -> str:
         return ""
     if text.isascii() and "<" not in text and "&" not in text:
         return text.lower()  # the common case: nothing to unescape, no accents, no Greek
-    text = html.unescape(TAG_RE.sub(" ", repair_mojibake(text)))
+    text = html.unescape(_long_charrefs(_strip_tags(repair_mojibake(text))))
     text = "".join(GREEK.get(ch, ch) for ch in text.lower())
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _strip_tags(text: str) -> str:
+    """Each HTML tag ("<i>", "</sup>") replaced by a space: what ``re.sub(r"<[^>]+>", " ", text)`` did, in
+    linear time (that pattern scanned to the end of the text from every "<" no ">" follows)."""
+    out: list[str] = []
+    done = 0
+    start = text.find("<")
+    while start >= 0:
+        end = text.find(">", start + 1)
+        if end < 0:  # no ">" after this "<", nor after any later one
+            break
+        if end == start + 1:  # "<>" is no tag
+            start = text.find("<", end)
+            continue
+        out += (text[done:start], " ")
+        done = end + 1
+        start = text.find("<", done)
+    out.append(text[done:])
+    return "".join(out)
+
+
+# A numeric character reference longer than Python converts to a number ("&#" and thousands of digits):
+# html.unescape would raise ValueError on it (int's limit on digits); its value is the same without the
+# leading zeros, and any number of more than 7 digits is past the last code point ("\ufffd").
+LONG_CHARREF_RE = re.compile(r"&#([0-9]{12,})")
+CODE_POINT_DIGITS = 7  # 0x10FFFF = 1114111
+
+
+def _long_charrefs(text: str) -> str:
+    if "&#" not in text:
+        return text
+
+    def short(m: re.Match[str]) -> str:
+        digits = m.group(1).lstrip("0") or "0"
+        return "&#" + (digits if len(digits) <= CODE_POINT_DIGITS else "9" * (CODE_POINT_DIGITS + 1))
+
+    return LONG_CHARREF_RE.sub(short, text)
 
 
 def strip_annotations(title: str) -> str:
@@ -96,7 +146,96 @@ def strip_annotations(title: str) -> str:
     head = ""
     if t.lstrip().startswith("[") and (end := _closing_bracket(t.lstrip())) > 0:
         head, t = t.lstrip()[:end + 1], t.lstrip()[end + 1:]
-    return (head + ANNOTATION_RE.sub("", t)).strip()
+    return (head + _strip_notes(t)).strip()
+
+
+def _strip_notes(text: str) -> str:
+    r"""``text`` without the notes MEDLINE appends ("[Erratum in: ...].", " [Review] [23 refs]"), each with the
+    blanks before it: what ``re.sub(r"\s*\[(?:erratum|...)[^\]]*\]\.?", "", text)`` did, in linear time (that
+    pattern split every run of blanks every way and scanned to the end from every "[" no "]" follows)."""
+    out: list[str] = []
+    done = 0
+    start = text.find("[")
+    while start >= 0:
+        if not ANNOTATION_RE.match(text, start + 1):
+            start = text.find("[", start + 1)
+            continue
+        end = text.find("]", start + 1)  # (a note's opening words hold no "]")
+        if end < 0:  # no "]" after this note's start, nor after any later one
+            break
+        end += 2 if text.startswith(".", end + 1) else 1
+        out.append(text[done:_blanks_start(text, start, done)])
+        done = end
+        start = text.find("[", done)
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _blanks_start(text: str, at: int, floor: int = 0) -> int:
+    r"""Where the run of blanks (``\s``) that ends at ``at`` begins, not before ``floor``."""
+    return floor + len(text[floor:at].rstrip())
+
+
+def _bracket_at_end(text: str, brackets: str, full_stop: bool = True) -> int:
+    r"""Where the closing bracket that ends ``text`` is, blanks after it allowed and, with ``full_stop``, one
+    full stop among them (what ``[\])]\s*\.?\s*$`` ends on); -1 when the text does not end with one."""
+    t = text.rstrip()
+    if full_stop and t.endswith("."):
+        t = t[:-1].rstrip()
+    return len(t) - 1 if t and t[-1] in brackets else -1
+
+
+OPENING_RE = re.compile(r"[\[(]")
+
+
+def _lang_suffix_start(text: str) -> int:
+    r"""Where a language marker that ends ``text`` begins ("... [Article in German].", "... (author's transl)"),
+    or -1: the leftmost "[" or "(" that opens the marker words and that no closing bracket follows before
+    the one ending the text (the old ``[\[(](?:marker words)[^\])]*[\])]\s*\.?\s*$``, without its search
+    from every bracket to the end)."""
+    close = _bracket_at_end(text, "])")
+    if close < 0:
+        return -1
+    after = max(text.rfind("]", 0, close), text.rfind(")", 0, close))
+    for m in OPENING_RE.finditer(text, after + 1, close):
+        if LANG_MARKER_RE.match(text, m.end()):
+            return m.start()
+    return -1
+
+
+def _corrects_citation_start(text: str) -> int:
+    r"""Where the citation of a corrected article that ends ``text`` begins, with the blanks before it, or -1
+    (the old ``\s*\((?:...)\)\s*\.?\s*$``, matched only where it can start: its outer bracket is one of the
+    last three "(" before the bracket ending the text, as it holds at most two more)."""
+    close = _bracket_at_end(text, ")")
+    if close < 0:
+        return -1
+    starts: list[int] = []
+    at = close
+    while len(starts) < 3 and (at := text.rfind("(", 0, at)) >= 0:
+        starts.append(at)
+    for start in reversed(starts):  # the leftmost match
+        if CORRECTS_CITATION_RE.fullmatch(text, start, close + 1):
+            return _blanks_start(text, start)
+    return -1
+
+
+def _translated_suffix_start(text: str) -> int:
+    r"""Where Embase's original-language title that ends ``text`` begins (". French Dysfonction ..."), or -1.
+
+    The old ``[.:]\s+(?:languages)\b.*$``, not searched from every full stop: ``.*$`` runs to the end of
+    the text, or to a line break that ends it, so the language word is on the last line; the full stop
+    before it may be on an earlier one only when the blanks between them hold the line break.
+    """
+    end = len(text) - 1 if text.endswith("\n") else len(text)
+    line = text.rfind("\n", 0, end)
+    begin = 0 if line < 0 else max(_blanks_start(text, line) - 1, 0)
+    m = TRANSLATED_SUFFIX_RE.search(text, begin, end)
+    return m.start() if m else -1
+
+
+def _cut(text: str, start: int) -> str:
+    return text[:start] if start >= 0 else text
 
 
 def _closing_bracket(text: str) -> int:
@@ -111,9 +250,11 @@ def _closing_bracket(text: str) -> int:
 
 def norm_title(title: str) -> str:
     """Words only; language markers dropped; a title translated into brackets is unwrapped."""
-    t = CORRECTS_CITATION_RE.sub("", strip_annotations(title))
-    t = LANG_SUFFIX_RE.sub("", t)
-    t = TRANSLATED_SUFFIX_RE.sub("", t)
+    t = strip_annotations(title)
+    t = _cut(t, _corrects_citation_start(t))
+    t = _cut(t, _lang_suffix_start(t))
+    if (start := _translated_suffix_start(t)) >= 0:  # (a line break ending the text stays, as it did)
+        t = t[:start] + ("\n" if t.endswith("\n") else "")
     t = t.strip().rstrip(".").strip()
     if t.startswith("[") and t.endswith("]"):
         t = t[1:-1]
@@ -164,13 +305,21 @@ def split_authors(authors: list[str]) -> list[str]:
     return out
 
 
-PLACE_RE = re.compile(r"\s*\([^)]*\)\s*$")
+def _place_start(journal: str) -> int:
+    r"""Where a bracket that ends a journal title begins, with the blanks before it, or -1: what
+    ``re.sub(r"\s*\([^)]*\)\s*$", "", journal)`` removed, in linear time (that pattern split every run of
+    blanks every way and scanned to the end from every "(")."""
+    close = _bracket_at_end(journal, ")", full_stop=False)
+    if close < 0:
+        return -1
+    start = journal.find("(", journal.rfind(")", 0, close) + 1, close)
+    return _blanks_start(journal, start) if start >= 0 else -1
 
 
 def norm_journal(journal: str) -> str:
     j = fold(journal or "")
     j = j.split(":")[0] if ":" in j and len(j.split(":")[0]) > JOURNAL_NAME_MIN else j
-    j = PLACE_RE.sub("", j)  # NLM's place of publication: "Clin Sci (Lond)", "Med Klin (Munich)"
+    j = _cut(j, _place_start(j))  # NLM's place of publication: "Clin Sci (Lond)", "Med Klin (Munich)"
     tokens = [t for t in NON_ALNUM_RE.sub(" ", j).split() if t not in JOURNAL_STOP]
     return " ".join(tokens)
 
@@ -251,7 +400,7 @@ def norm_number(value: str) -> str:
 
 def is_erratum(title: str) -> bool:
     t = strip_annotations(title)
-    return bool(ERRATUM_RE.search(t) or CORRECTS_CITATION_RE.search(t))
+    return bool(ERRATUM_RE.search(t)) or _corrects_citation_start(t) >= 0
 
 
 def publication_kind(pub_type: str) -> str:
@@ -302,27 +451,40 @@ MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", 
 # a page or issue range a spreadsheet read as a date and wrote back as one: "Sep-15" (9-15), "10-Dec"
 # (10-12), "01-Jun" (1-6), "Jan-59" (1-59); the day or two-digit year a spreadsheet writes is 1-2 digits
 SPREADSHEET_DATE_RE = re.compile(r"^\s*(?:(\d{1,2})[-/ ]([a-z]{3,9})\.?|([a-z]{3,9})\.?[-/ ](\d{1,2}))\s*$", re.I)
-# the values exports write where there is no pagination
+# the values exports write where there is no pagination (blanks around the optional brackets and the "/" are
+# matched possessively: "[ ... ]" written as "\s*[(\[]?\s*" split a long run of blanks every way)
 PLACEHOLDER_RE = re.compile(
-    r"^\s*[(\[]?\s*(?:no pagination|no page numbers?|var\.?\s*pag(?:ings?|es)|various(?: pagings?)?|unpaginated|"
-    r"pagination|n\.?\s*/?\s*a\.?|na|nan|null|none|not available|-+|\?+|\.)\s*[)\]]?\s*$", re.I)
-# pages written into the issue field: "pp S337-S338", "p. 12", "pages 101-109", "Article 178"
-ISSUE_PAGES_RE = re.compile(r"^\s*(?:pp?\.?|pages?|article(?:\s+(?:no\.?|number))?)\s*(\S+(?:\s*-\s*\S+)?)\s*$", re.I)
+    r"^\s*+(?:[(\[]\s*+)?(?:no pagination|no page numbers?|var\.?\s*+pag(?:ings?|es)|various(?: pagings?)?|"
+    r"unpaginated|pagination|n\.?\s*+(?:/\s*+)?a\.?|na|nan|null|none|not available|-++|\?++|\.)\s*+(?:[)\]]\s*+)?$",
+    re.I)
+# pages written into the issue field: "pp S337-S338", "p. 12", "pages 101-109", "Article 178". The pages are
+# one word, or two joined by a dash with blanks beside it ("S337 - S338"): the first word is cut where the
+# blanks are, not at every dash it holds ("\S+(?:\s*-\s*\S+)?" tried every dash of "1-2-3-...").
+ISSUE_PAGES_RE = re.compile(r"^\s*+(?:pp?\.?|pages?|article(?:\s+(?:no\.?|number))?)\s*+"
+                            r"(\S+?(?:-\s++|\s++-\s*+)\S+|\S+)\s*+$", re.I)
 # Embase's source line, in the journal or the volume field: "Journal Name.12 (3) (pp 101-109)",
-# "Journal of Hepatology. 50 (SUPPL. 1) (pp S337-S338), 2009.", "16 (1) (no pagination)", "9 (no pagination)"
-_SOURCE_TAIL = (r"(?P<vol>\d+[a-z]?)?\s*(?:\((?P<iss>[^()]*)\))?\s*"
-                r"(?P<pag>\((?:pp\.?\s*(?P<pages>[^()]*)|no pagination)\))?")
-SOURCE_IN_JOURNAL_RE = re.compile(r"^(?P<name>.*?[^\s.])\s*\.\s*" + _SOURCE_TAIL + r"\s*(?:[.,;].*)?$", re.I)
-SOURCE_IN_VOLUME_RE = re.compile(r"^\s*" + _SOURCE_TAIL + r"\s*$", re.I)
+# "Journal of Hepatology. 50 (SUPPL. 1) (pp S337-S338), 2009.", "16 (1) (no pagination)", "9 (no pagination)".
+# Every part starts and ends with something not blank, so the blanks between them are matched possessively
+# (as "\s*" between optional parts, a run of blanks was split every way: four ways in the journal's).
+_SOURCE_TAIL = (r"\s*+(?P<vol>\d++[a-z]?)?\s*+(?:\((?P<iss>[^()]*+)\))?\s*+"
+                r"(?P<pag>\((?:pp\.?\s*+(?P<pages>[^()]*+)|no pagination)\))?\s*+")
+# in the journal: the name, a full stop, the parts, then nothing or what follows a [.,;] (``source_in_journal``)
+SOURCE_NAME_END_RE = re.compile(r"[^\s.]\s*+(?=\.)")
+SOURCE_AFTER_NAME_RE = re.compile(r"\." + _SOURCE_TAIL, re.I)
+SOURCE_IN_VOLUME_RE = re.compile(_SOURCE_TAIL + r"$", re.I)
 YEAR_LIKE_RE = re.compile(r"^\s*(1[89]\d\d|20\d\d)\s*$")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|spring|summer|autumn|fall|winter"
 DATE_WORDS_RE = re.compile(rf"^\s*(?:{_MONTH})(?:\s*[-/]\s*(?:{_MONTH}))?\s*$", re.I)
 # an issue: a number or a range of numbers, optionally after "No." / "Issue"; what follows may mark a supplement
-ISSUE_RE = re.compile(r"^\s*(?:(?:no|nr|n|issue|iss|num|number|heft)\.?\s*)?(\d+)(?:\s*[-/&,+]\s*(\d+))?(.*)$", re.I)
+# (numbers and the rest of the line possessive: giving back digits to "(.*)" never reaches a "$" it missed)
+ISSUE_RE = re.compile(r"^\s*+(?:(?:no|nr|n|issue|iss|num|number|heft)\.?\s*+)?(\d++)(?:\s*+[-/&,+]\s*+(\d++))?(.*+)$",
+                      re.I)
 SUPPLEMENT_MARK_RE = re.compile(r"sup|spec|special|\bs\s*\d|^\s*s\b|meeting|abstr|congress|conference", re.I)
 ISSUE_RANGE_MAX = 6  # a combined issue "1-3" spans a few issues; a wider "range" is something else
 DOI_IN_TEXT_RE = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.I)
-DOI_TRAILERS_RE = re.compile(r"(?:\[doi\]|\[pii\]|[.,;)\]}>'])+$", re.I)
+# what exports write after a DOI ("[doi]", "[pii]", punctuation), matched on the DOI read backwards: the same
+# run as "(?:\[doi\]|\[pii\]|[.,;)\]}>'])+$" without trying it from every character of a long one
+DOI_TRAILERS_REVERSED_RE = re.compile(r"(?:\]iod\[|\]iip\[|[.,;)\]}>'])+", re.I)
 ROMAN_RE = re.compile(r"^(?=[ivxlc])(c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 
@@ -363,7 +525,9 @@ def norm_doi(value: str) -> str:
     m = DOI_IN_TEXT_RE.search(v)
     if not m:
         return ""
-    doi = DOI_TRAILERS_RE.sub("", m.group(0))
+    doi = m.group(0)
+    if trailers := DOI_TRAILERS_REVERSED_RE.match(doi[::-1]):
+        doi = doi[:len(doi) - trailers.end()]
     for stop in ("&", "?", "#"):  # a URL query or fragment after the DOI belongs to the link
         doi = doi.split(stop, 1)[0]
     return doi.lower()
@@ -412,20 +576,20 @@ def repair_citation(journal: str, volume: str, issue: str, pages: str, year: int
         done.append("placeholder issue")
     if placeholder(volume):
         volume = ""
-    if not volume and (m := SOURCE_IN_JOURNAL_RE.match(journal)) and _source_line(m):
-        journal, volume = m.group("name"), m.group("vol") or ""
-        issue = issue or (m.group("iss") or "").strip()
-        pages = pages or (m.group("pages") or "").strip()
+    if not volume and (line := source_in_journal(journal)) and _source_line(line):
+        journal, volume = line["name"] or "", line["vol"] or ""
+        issue = issue or (line["iss"] or "").strip()
+        pages = pages or (line["pages"] or "").strip()
         done.append("source line in journal")
-    elif (m := SOURCE_IN_VOLUME_RE.match(volume)) and _source_line(m):
+    elif (m := SOURCE_IN_VOLUME_RE.match(volume)) and _source_line(line := m.groupdict()):
         old_issue = issue
-        volume = m.group("vol") or ""
-        if m.group("iss") is not None and not placeholder(m.group("iss")):
-            issue = m.group("iss").strip()
+        volume = line["vol"] or ""
+        if (iss := line["iss"]) is not None and not placeholder(iss):
+            issue = iss.strip()
             # the issue field held the article number ("16 (1) (no pagination)", issue "143", pages "143")
             if old_issue and old_issue != issue and not pages:
                 pages = old_issue
-        pages = pages or (m.group("pages") or "").strip()
+        pages = pages or (line["pages"] or "").strip()
         done.append("source line in volume")
     if (m := ISSUE_PAGES_RE.match(issue)) and not ISSUE_RE.match(issue):
         pages, issue = pages or m.group(1), ""
@@ -451,13 +615,38 @@ def repair_citation(journal: str, volume: str, issue: str, pages: str, year: int
 ARTICLE_NUMBER_FIELD_RE = re.compile(r"^\s*(?:e|cd|ar)\d{3,}\s*$", re.I)
 
 
-def _source_line(m: re.Match[str]) -> bool:
+def source_in_journal(journal: str) -> dict[str, str | None] | None:
+    r"""Embase's source line in a journal field, split: ``name``, ``vol``, ``iss``, ``pag``, ``pages`` (None for a
+    part it lacks), or None when the field is not one ("Journal Name.12 (3) (pp 101-109)", "J Hepatol. 50
+    (SUPPL. 1) (pp S337-S338), 2009.").
+
+    What ``^(?P<name>.*?[^\s.])\s*\.\s*(parts)\s*(?:[.,;].*)?$`` matched, in linear time. That pattern tried
+    every full stop of the first line as the name's end (the shortest name first) and from each scanned
+    the rest of the line with ``.*`` for a ``$`` a line break may never let it reach. Here each name's end
+    is tried once with the parts after it, which take the most they can (giving any back only ends them on
+    a digit or a bracket, where nothing can follow); what may follow them is checked in constant time: the
+    end of the text (or a line break ending it), or a [.,;] after the last line break that does not end it.
+    """
+    first_line = journal.find("\n")
+    body = len(journal) - 1 if journal.endswith("\n") else len(journal)
+    last_break = journal.rfind("\n", 0, body)  # "(?:[.,;].*)?$" cannot cross it
+    for name in SOURCE_NAME_END_RE.finditer(journal):
+        if 0 <= first_line <= name.start():  # the name is on the first line
+            break
+        parts = SOURCE_AFTER_NAME_RE.match(journal, name.end())
+        end = parts.end() if parts else -1
+        if parts and (end >= body or (journal[end] in ".,;" and end > last_break)):
+            return {"name": journal[:name.start() + 1], **parts.groupdict()}
+    return None
+
+
+def _source_line(parts: dict[str, str | None]) -> bool:
     """A source line's tail: a volume with an issue or pagination after it ("12 (3)", "9 (no pagination)"),
     or no volume but a numbered issue and the pagination ("(4) (no pagination)"), never a bracketed name."""
-    iss = m.group("iss")
-    if m.group("vol"):
-        return iss is not None or bool(m.group("pag"))
-    return bool(iss and any(ch.isdigit() for ch in iss) and m.group("pag"))
+    iss = parts["iss"]
+    if parts["vol"]:
+        return iss is not None or bool(parts["pag"])
+    return bool(iss and any(ch.isdigit() for ch in iss) and parts["pag"])
 
 
 def issue_numbers(issue: str) -> tuple[frozenset[str], bool]:
@@ -625,19 +814,89 @@ _NOTICE_PREFIXES = (
     ("reprint", r"reprint(?:ed)?(?:\s+(?:of|from))?"),
     ("abstract", r"summary of"),
 )
+# (the blanks around the optional brackets matched possessively: "\s*[\])]?\s*" split a run of them every way)
 NOTICE_PREFIX_RE = re.compile(
-    r"^\s*[\[(]?\s*(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _NOTICE_PREFIXES) +
-    r")\s*[\])]?\s*(?:[:.\-\u2013\u2014]+|(?=[\"'\u2018\u201c]))\s*", re.I)
+    r"^\s*+(?:[\[(]\s*+)?(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _NOTICE_PREFIXES) +
+    r")\s*+(?:[\])]\s*+)?(?:[:.\-\u2013\u2014]+|(?=[\"'\u2018\u201c]))\s*", re.I)
+# "X. Erratum", "X - Author's reply", "X: Retracted article": the words that end a notice's title
+# (``_notice_suffix``), after a run of these separators and blanks
 NOTICE_SUFFIX_RE = re.compile(
-    r"\s*[.:;,\-\u2013]+\s*(?:(?P<erratum>errat(?:um|a)|correction|corrigendum)"
+    r"(?P<erratum>errat(?:um|a)|correction|corrigendum)"
     r"|(?P<reply>(?:a |the )?(?:authors?'?s?'? )?reply)"
-    r"|(?P<retraction>retraction|retracted(?: article)?))\s*\.?\s*$", re.I)
-# a notice's title may name its kind in brackets at the end ("(WITHDRAWN PAPER. 1996 ART. NO. CD000153)")
-NOTICE_BRACKET_RE = re.compile(r"\s*[\[(](?:(?P<retraction>withdrawn|retracted)"
-                               r"|(?P<reprint>reprint(?:ed)?\s+(?:from|of)))\b[^\])]*[\])]\s*\.?\s*$", re.I)
-# the citation of the retracted or corrected article that ends a notice ('... [Journal 12 (2009) 100-110]')
-TRAILING_CITATION_RE = re.compile(r"\s*[\[(][^\[\]()]*\(?(?:19|20)\d\d\)?[^\[\]()]*[\])]\s*\.?\s*$")
+    r"|(?P<retraction>retraction|retracted(?: article)?)", re.I)
+NOTICE_SUFFIX_LONGEST = len("the authors's' reply")
+NOTICE_SEPARATORS = ".:;,-\u2013"
+# a notice's title may name its kind in brackets at the end ("(WITHDRAWN PAPER. 1996 ART. NO. CD000153)"):
+# the words that open the bracket (``_notice_bracket``)
+NOTICE_BRACKET_RE = re.compile(r"(?:(?P<retraction>withdrawn|retracted)"
+                               r"|(?P<reprint>reprint(?:ed)?\s++(?:from|of)))\b", re.I)
+# the citation of the retracted or corrected article that ends a notice ('... [Journal 12 (2009) 100-110]'): a
+# bracket holding a year, in brackets of its own or not (``_trailing_citation_start``)
+YEAR_IN_CITATION_RE = re.compile(r"(?:19|20)\d\d")
 QUOTES = "\"'\u2018\u2019\u201c\u201d"
+
+
+def _notice_suffix(t: str) -> tuple[str, int] | None:
+    r"""The kind of notice the end of ``t`` names and where that ending begins, with the separators and blanks
+    before it ("X - Author's reply." -> ("reply", 1)), or None: the leftmost match of the old
+    ``\s*[.:;,\-\u2013]+\s*(?:kind words)\s*\.?\s*$``, found from the end instead of searched from every
+    blank and separator (each of which scanned to the end of its run and back)."""
+    end = len(t.rstrip())
+    if t.startswith(".", end - 1):
+        end = len(t[:end - 1].rstrip())
+    best: tuple[str, int] | None = None
+    for word in range(max(end - NOTICE_SUFFIX_LONGEST, 0), end):
+        if not (m := NOTICE_SUFFIX_RE.fullmatch(t, word, end)) or not m.lastgroup:
+            continue
+        blanks = _blanks_start(t, word)
+        separators = blanks
+        while separators > 0 and t[separators - 1] in NOTICE_SEPARATORS:
+            separators -= 1
+        if separators < blanks and (best is None or _blanks_start(t, separators) < best[1]):
+            best = m.lastgroup, _blanks_start(t, separators)
+    return best
+
+
+def _notice_bracket(t: str) -> tuple[str, int] | None:
+    r"""The kind of notice a bracket ending ``t`` names ("(WITHDRAWN PAPER. ...)", "(Reprinted from ...)") and
+    where it begins, with the blanks before it, or None: the leftmost match of the old
+    ``\s*[\[(](?:kind words)\b[^\])]*[\])]\s*\.?\s*$``, only at the brackets it can start at."""
+    close = _bracket_at_end(t, "])")
+    if close < 0:
+        return None
+    after = max(t.rfind("]", 0, close), t.rfind(")", 0, close))
+    for opening in OPENING_RE.finditer(t, after + 1, close):
+        if (m := NOTICE_BRACKET_RE.match(t, opening.end())) and m.lastgroup:
+            return m.lastgroup, _blanks_start(t, opening.start())
+    return None
+
+
+def _trailing_citation_start(t: str) -> int:
+    r"""Where the bracketed citation that ends a notice begins, with the blanks before it, or -1: the old
+    ``\s*[\[(][^\[\]()]*\(?(?:19|20)\d\d\)?[^\[\]()]*[\])]\s*\.?\s*$`` (which tried every year in the
+    bracket from every bracket), checked with string methods at the one or two brackets it can start at."""
+    close = _bracket_at_end(t, "])")
+    if close < 0:
+        return -1
+    starts: list[int] = []
+    at = close
+    while len(starts) < 2 and (at := max(t.rfind("[", 0, at), t.rfind("(", 0, at))) >= 0:
+        starts.append(at)
+    for start in reversed(starts):  # the leftmost match
+        inner = t[start + 1:close]
+        if "[" in inner or "]" in inner or inner.count("(") > 1 or inner.count(")") > 1:
+            continue
+        if "(" in inner:  # "(2009)" or "(2009": the bracket opens the year
+            year = inner.index("(") + 1
+            if YEAR_IN_CITATION_RE.match(inner, year) and (")" not in inner or inner.index(")") == year + 4):
+                return _blanks_start(t, start)
+        elif ")" in inner:  # "2009)": the bracket closes it
+            year = inner.index(")") - 4
+            if year >= 0 and YEAR_IN_CITATION_RE.fullmatch(inner, year, year + 4):
+                return _blanks_start(t, start)
+        elif YEAR_IN_CITATION_RE.search(inner):
+            return _blanks_start(t, start)
+    return -1
 
 
 def notice(title: str) -> tuple[str, str]:
@@ -648,11 +907,12 @@ def notice(title: str) -> tuple[str, str]:
     "WITHDRAWN: X", "Comment on: X", "Re: X", "Reply to: X", "X - Author's reply", "Reprint of: X",
     "Summary of: X", and X ending with the citation of the article it corrects ("(vol 27, pg 305, 2017)").
     """
-    t = LANG_SUFFIX_RE.sub("", strip_annotations(title)).strip().rstrip(".").strip()
+    t = strip_annotations(title)
+    t = _cut(t, _lang_suffix_start(t)).strip().rstrip(".").strip()
     if t.startswith("[") and t.endswith("]"):  # a translated title: what it says is inside the brackets
         t = t[1:-1].strip()
-    if CORRECTS_CITATION_RE.search(t):
-        return "erratum", CORRECTS_CITATION_RE.sub("", t)
+    if (start := _corrects_citation_start(t)) >= 0:
+        return "erratum", t[:start]
     kind = ""
     for _ in range(2):  # "Reply to comment on: X" is a reply about X
         m = NOTICE_PREFIX_RE.match(t)
@@ -660,13 +920,13 @@ def notice(title: str) -> tuple[str, str]:
             break
         kind = kind or m.lastgroup
         t = t[m.end():]
-    for pattern in (NOTICE_SUFFIX_RE, NOTICE_BRACKET_RE):  # "X. A reply": the end says what it is
-        if (m := pattern.search(t)) and m.lastgroup and m.start() >= NOTICE_CORE_MIN:
-            kind, t = m.lastgroup, t[:m.start()]
+    for ending in (_notice_suffix, _notice_bracket):  # "X. A reply": the end says what it is
+        if (found := ending(t)) and found[1] >= NOTICE_CORE_MIN:
+            kind, t = found[0], t[:found[1]]
             break
     if not kind:
         return "", title
-    t = TRAILING_CITATION_RE.sub("", t).strip().strip(QUOTES).strip()
+    t = _cut(t, _trailing_citation_start(t)).strip().strip(QUOTES).strip()
     return kind, t
 
 
@@ -677,7 +937,7 @@ def translated_title(title: str) -> bool:
     """A title the database marks as translated from the article's language: in brackets ("[...]"), or
     followed by a language note ("[Article in Russian]", "(author's transl)", Embase's ". Russian")."""
     t = strip_annotations(title).strip().rstrip(".").strip()
-    return bool((t.startswith("[") and t.endswith("]")) or LANG_SUFFIX_RE.search(t) or LANGUAGE_NOTE_RE.search(t))
+    return bool((t.startswith("[") and t.endswith("]")) or _lang_suffix_start(t) >= 0 or LANGUAGE_NOTE_RE.search(t))
 
 
 LANGUAGE_NOTE_RE = re.compile(r"[.:]\s+(?:german|french|russian|spanish|chinese|japanese|italian|polish|portuguese|"

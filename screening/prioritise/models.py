@@ -8,8 +8,9 @@ and a missed include costs most, so the classifier must not learn "exclude every
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,33 +42,132 @@ class Model(Protocol):
 
 
 @dataclass
+class Linear:
+    """A fitted linear score, kept compact: weights on the terms present in training, one shared
+    weight (``rest``) for every other term, and an intercept. Scoring spreads them over a scratch
+    vector as long as the vocabulary, one per thread and reused, so a retrain on millions of terms
+    allocates nothing of that size."""
+
+    cols: np.ndarray  # columns with their own weight
+    weights: np.ndarray
+    rest: float  # the weight of every other column
+    intercept: float
+    n_features: int
+
+    def score(self, X: Any) -> np.ndarray:
+        w = _scratch(self.n_features, np.float64)
+        w.fill(self.rest)
+        w[self.cols] = self.weights
+        return np.asarray(X @ w, dtype=float).ravel() + self.intercept
+
+
+_scratch_local = threading.local()
+
+
+def _scratch(n: int, dtype: Any) -> np.ndarray:
+    """A vector of ``n`` items of ``dtype`` owned by this thread, its contents undefined."""
+    key = np.dtype(dtype).str
+    buffers: dict[str, np.ndarray] = _scratch_local.__dict__.setdefault("buffers", {})
+    buf = buffers.get(key)
+    if buf is None or len(buf) < n:
+        buf = buffers[key] = np.empty(n, dtype=dtype)
+    return buf[:n]
+
+
+@dataclass
 class Balanced:
-    """A scikit-learn classifier trained with :func:`balanced_weights` at its own ratio."""
+    """A scikit-learn classifier trained with :func:`balanced_weights` at its own ratio.
+
+    The linear SVM, the liblinear logistic regression and the multinomial naive Bayes are fitted
+    without the estimator's ``fit``: the SVM and the regression by the same liblinear call with
+    the same arguments (so the same coefficients), naive Bayes by its two-line formula. Their
+    ``fit`` checks its input each time at a cost larger than a retrain on a few hundred records,
+    and a simulation retrains a hundred times. Any other estimator (or setting) uses its ``fit``.
+    """
 
     name: str
     estimator: Any
     ratio: float
+    linear: Linear | None = field(default=None, repr=False)
 
     def fit(self, X: Any, y: np.ndarray) -> Balanced:
-        self.estimator.fit(X, y, sample_weight=balanced_weights(y, self.ratio))
+        w = balanced_weights(y, self.ratio)
+        self.linear = _direct_fit(self.estimator, X, np.asarray(y), w)
+        if self.linear is None:
+            self.estimator.fit(X, y, sample_weight=w)
         return self
 
     def score(self, X: Any) -> np.ndarray:
         """A relevance score per row (higher: more likely an include), whatever the estimator offers."""
+        if self.linear is not None:
+            return self.linear.score(X)
         est = self.estimator
         if hasattr(est, "decision_function"):
             return np.asarray(est.decision_function(X), dtype=float)
-        if hasattr(est, "feature_log_prob_") and len(est.classes_) == 2:
-            # naive Bayes' log odds, log P(include|x) - log P(exclude|x), in one product with the
-            # difference of the classes' word log probabilities (predict_log_proba computes both
-            # classes' likelihoods and normalises them, three times the work for the same order)
-            flp, prior = est.feature_log_prob_, est.class_log_prior_
-            return np.asarray(X @ (flp[1] - flp[0]), dtype=float).ravel() + float(prior[1] - prior[0])
         logp = np.asarray(est.predict_log_proba(X), dtype=float)
         return np.asarray(logp[:, 1] - logp[:, 0])
 
     def get_params(self) -> dict[str, Any]:
         return {**self.estimator.get_params(), "balance_ratio": self.ratio}
+
+
+def _direct_fit(est: Any, X: Any, y: np.ndarray, w: np.ndarray) -> Linear | None:
+    """The linear score ``est.fit(X, y, sample_weight=w)`` would give, or None to call it.
+
+    Only the columns (terms) present in the training rows are fitted: a term no training record
+    has gets no weight from the SVM or the regression, and from naive Bayes the same log odds for
+    every such term. On 50,000 records with millions of terms, the work then grows with the
+    records trained on, not with the pool. Naive Bayes' score is its log odds, log P(include|x) -
+    log P(exclude|x): one product with the difference of the classes' word log probabilities.
+    """
+    from scipy.sparse import csr_matrix, issparse
+
+    if not issparse(X) or X.format != "csr" or set(np.unique(y)) != {0, 1}:
+        return None
+    p = est.get_params()
+    kind = type(est).__name__
+    n_features = X.shape[1]
+    present = _scratch(n_features, np.bool_)
+    present[X.indices] = True  # the scratch is all False between calls
+    cols = np.flatnonzero(present)
+    present[cols] = False
+    position = _scratch(n_features, np.int32)  # a present column's index among the present ones
+    position[cols] = np.arange(len(cols), dtype=np.int32)
+    Xc = csr_matrix((X.data, position[X.indices], X.indptr), shape=(X.shape[0], len(cols)))
+    if kind == "MultinomialNB" and p["fit_prior"] and p["class_prior"] is None:
+        Y = np.column_stack([(1 - y) * w, y * w]).astype(np.float64)
+        fc = np.asarray(Xc.T @ Y, dtype=np.float64).T  # word counts per class, of the terms present
+        total = fc.sum(axis=1) + p["alpha"] * n_features  # every term's smoothed count, per class
+        absent = float(np.log(total[0]) - np.log(total[1]))  # the log odds of a term no record has
+        prior = np.log(Y.sum(axis=0))
+        return Linear(cols, np.log(fc[1] + p["alpha"]) - np.log(fc[0] + p["alpha"]) + absent, absent,
+                      float(prior[1] - prior[0]), n_features)
+    if kind == "LinearSVC" and (p["penalty"], p["loss"], p["multi_class"]) == ("l2", "squared_hinge", "ovr") \
+            and (p["dual"] is True or (p["dual"] == "auto" and X.shape[0] < n_features)):
+        solver = 1  # liblinear's L2-regularised L2-loss SVC, dual
+    elif kind == "LogisticRegression" and p["solver"] == "liblinear" and not p["dual"] \
+            and p.get("l1_ratio") in (None, 0, 0.0) and p.get("penalty") in ("l2", "deprecated"):
+        solver = 0  # liblinear's L2-regularised logistic regression, primal
+    else:
+        return None
+    if not p["fit_intercept"] or p["class_weight"] is not None or X.dtype != np.float64 \
+            or p["intercept_scaling"] <= 0:
+        return None
+    from sklearn.svm import _liblinear as liblinear
+
+    liblinear.set_verbosity_wrap(0)
+    seed = np.random.RandomState(p["random_state"]).randint(np.iinfo("i").max)
+    raw, _ = liblinear.train_wrap(Xc, np.require(y.astype(np.float64), requirements="W"), True, solver, p["tol"],
+                                  float(p["intercept_scaling"]), p["C"], np.ones(2), p["max_iter"], seed, 0.1,
+                                  np.ascontiguousarray(w, dtype=np.float64))
+    return Linear(cols, raw[0, :-1].copy(), 0.0, float(p["intercept_scaling"] * raw[0, -1]), n_features)
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties given their average rank (``scipy.stats.rankdata``'s default, without scipy.stats)."""
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return np.asarray((ends - (counts - 1) / 2.0)[inverse.ravel()], dtype=float)
 
 
 @dataclass
@@ -82,9 +182,7 @@ class RankSum:
         return self
 
     def score(self, X: Any) -> np.ndarray:
-        from scipy.stats import rankdata
-
-        return np.asarray(np.sum([rankdata(m.score(X)) for m in self.members], axis=0), dtype=float)
+        return np.asarray(np.sum([average_ranks(m.score(X)) for m in self.members], axis=0), dtype=float)
 
     def get_params(self) -> dict[str, Any]:
         return {m.name: m.get_params() for m in self.members}

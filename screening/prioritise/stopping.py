@@ -20,6 +20,53 @@ from typing import Any
 
 import numpy as np
 
+RECALL_LEVELS = (0.80, 0.90, 0.95, 0.99)  # the recalls at which `screening progress` shows what stopping costs
+
+
+@dataclass
+class RecallCost:
+    """What stopping at one recall costs and saves: records screened to reach it, and those left."""
+
+    recall: float  # share of the includes (found so far) reached
+    includes: int  # includes that recall needs: ceil(recall x includes found)
+    screened: float  # records screened to reach it (a mean over seeds for a simulation)
+    saved: float  # records of the pool left unscreened at that point
+    saved_share: float  # saved / pool
+
+
+@dataclass
+class StoppingCosts:
+    """What stopping would have cost at each recall level, in the team's own order and in a simulation.
+
+    Both read the records decided so far, with the includes found so far as 100%: the includes not
+    found yet are in neither, so they show what stopping earlier would have saved against what it
+    would have missed among the includes known today, not a guarantee for the records unscreened.
+    """
+
+    decided: int  # records decided so far
+    includes: int  # includes among them
+    own: list[RecallCost]  # in the order the team decided them
+    simulated: list[RecallCost]  # in simulations of the decided records (labels as oracle)
+    simulated_pool: int  # records simulated (the decided ones, or a random sample of them)
+    seeds: list[int]
+    basis: str  # one sentence on what the simulation is based on
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def recall_costs(labels: Sequence[int], levels: Sequence[float] = RECALL_LEVELS) -> list[RecallCost]:
+    """For each recall level, the records screened (in this order) when it was reached, and the rest."""
+    y = np.asarray(labels, dtype=int)
+    n, r = len(y), int(y.sum())
+    found = np.cumsum(y)
+    out = []
+    for level in levels:
+        need = max(1, math.ceil(level * r - 1e-9)) if r else 0
+        at = int(np.searchsorted(found, need) + 1) if r else 0
+        out.append(RecallCost(level, need, at, n - at, (n - at) / n if n else 0.0))
+    return out
+
 
 @dataclass
 class StoppingEstimate:
@@ -36,6 +83,7 @@ class StoppingEstimate:
     excludes_in_a_row: int
     heuristic_stop: bool
     heuristic_n: int
+    costs: StoppingCosts | None = None  # what stopping at each recall costs (``screening progress``)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

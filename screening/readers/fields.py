@@ -4,7 +4,9 @@ The raw record is never changed; these functions can be run again on stored raw 
 export re-imported yields the same fields). Vendors put identifiers in odd places
 (``../shared/data/ris/README.md``): DOIs in ``DO``, ``L1``-``L3``, ``UR``, ``N1`` or ``M3``, often
 as URLs; PMIDs in Ovid's ``ID``, Embase.com's ``C5``, Scopus's ``C2``, Cochrane's ``C3``, EndNote's
-``AN`` or inside ``N1`` text. Each rule below says which vendor it is for.
+``AN`` or inside ``N1`` text (EBSCOhost's, CINAHL's with an "NLM" prefix); accession numbers in
+``AN`` (Web of Science, Cochrane, ProQuest, EBSCOhost), ``U2``, ``N1`` or a URL. Each rule below says
+which vendor it is for.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from screening.readers.types import RecordFields
 
 DOI_RE = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.I)
 YEAR_RE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
-PMID_IN_TEXT_RE = re.compile(r"\bPMID:?\s*(\d{1,9})\b", re.I)
+# EBSCOhost notes: "PMID: 33343428" (APA PsycInfo), "PMID: NLM26012345." (CINAHL writes NLM before the number)
+PMID_IN_TEXT_RE = re.compile(r"\bPMID:?\s*(?:NLM)?(\d{1,9})\b", re.I)
 PUBMED_IN_C3_RE = re.compile(r"PUBMED\s+(\d{1,9})", re.I)
 EMBASE_IN_C3_RE = re.compile(r"EMBASE\s+(\d+)", re.I)
 ACCESSION_IN_N1_RE = re.compile(r"Accession Number:\s*([\w\-.:]+)", re.I)
 AN_IN_URL_RE = re.compile(r"[?&]AN=([^&\s]+)", re.I)
 EID_IN_URL_RE = re.compile(r"eid=(2-s2\.0-\d+)", re.I)
 OVID_MEDLINE_LINK_RE = re.compile(r"[?&]D=(med|prem|mesx|medl|pmnm)", re.I)
+PROQUEST_DOCUMENT_RE = re.compile(r"proquest\.com/docview/(\d+)", re.I)
 # Vendor copyright notices: kept apart from the abstract text (EBSCO appends them as a second
 # AB; Elsevier and others end the abstract with them).
 COPYRIGHT_VALUE_RE = re.compile(
@@ -243,6 +247,11 @@ def fields_from_ris(raw: Iterable[tuple[str, str] | list[str]]) -> RecordFields:
     return f
 
 
+def _proquest_documents(t: dict[str, list[str]]) -> set[str]:
+    """The ProQuest document ids the record's links name (``UR  - https://search.proquest.com/docview/<id>``)."""
+    return {m.group(1) for v in t.get("UR", ()) if (m := PROQUEST_DOCUMENT_RE.search(v))}
+
+
 def _ris_identifiers(t: dict[str, list[str]], f: RecordFields) -> tuple[str | None, dict[str, str]]:
     acc: dict[str, str] = {}
     pmid: str | None = None
@@ -278,7 +287,7 @@ def _ris_identifiers(t: dict[str, list[str]], f: RecordFields) -> tuple[str | No
     dp = (first(t, "DP") or "").lower()
     if not pmid and an and an.isdigit() and (dp == "nlm" or "pubmed" in dp):
         pmid = an
-    # EBSCOhost and others: "PMID: 33343428" inside the notes.
+    # EBSCOhost and others: "PMID: 33343428" inside the notes; CINAHL's "PMID: NLM26012345".
     if not pmid:
         for v in t.get("N1", []):
             m = PMID_IN_TEXT_RE.search(v)
@@ -287,11 +296,22 @@ def _ris_identifiers(t: dict[str, list[str]], f: RecordFields) -> tuple[str | No
                 break
     # Accession numbers, named by where they come from.
     if an:
-        if an.upper().startswith("WOS:"):
+        document = an.partition(";")[0].strip()
+        if an.upper().startswith("WOS:"):  # Web of Science (and Zotero's exports of its records)
             acc["wos"] = an
-        elif an.upper().startswith("CN-"):
+        elif an.upper().startswith("CN-"):  # Cochrane Library: the CENTRAL number
             acc["cochrane"] = an
-        elif an != pmid:
+        elif an == pmid:  # EndNote, records from PubMed: the PMID, read above
+            pass
+        elif "proquest" in db or document in _proquest_documents(t):
+            # ProQuest: its document id (the UR is .../docview/<id>), then, after "; ", the accession number of
+            # the database that indexed it ("1667951314; 201502295", Sociological Abstracts)
+            acc["proquest"] = document
+            if indexed := an.partition(";")[2].strip():
+                acc["accession"] = indexed
+        elif dp == "ebscohost" and "psyh" in db.split("; "):  # EBSCOhost APA PsycInfo: APA's accession number
+            acc["psycinfo"] = an
+        else:
             acc["accession"] = an
     if ovid_id and ovid_id != pmid:
         if ovid_id.upper().startswith("CN-"):
