@@ -256,19 +256,21 @@ class Related:
         return asdict(self)
 
 
+_LINKS = select(RecordLink.record_a, RecordLink.record_b, RecordLink.relation).order_by(RecordLink.id)
+_LINKS_OF = _LINKS.where(RecordLink.record_a.in_(bindparam("ids", expanding=True))
+                         | RecordLink.record_b.in_(bindparam("ids", expanding=True)))  # built once: a screen shows it
+
+
 def related_to(session: Session, record_ids: Iterable[int] | None = None) -> dict[int, list[Related]]:
     """For each record (every record when ``record_ids`` is None), the records linked to it.
 
     Seen from the article, an erratum is its "erratum"; seen from the erratum, the article is
     what it is the "erratum of". A retracted article therefore carries relation "retraction".
     """
-    stmt = select(RecordLink.record_a, RecordLink.record_b, RecordLink.relation).order_by(RecordLink.id)
     ids = None if record_ids is None else set(record_ids)
-    if ids is not None:
-        stmt = stmt.where(RecordLink.record_a.in_(ids) | RecordLink.record_b.in_(ids))
     if ids is not None and not ids:
         return {}
-    links = list(session.execute(stmt).all())
+    links = list(session.execute(_LINKS if ids is None else _LINKS_OF, {} if ids is None else {"ids": list(ids)}).all())
     if not links:
         return {}
     other_ids = {x for a, b, _ in links for x in (a, b)}

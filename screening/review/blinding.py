@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from screening.review.events import adjudications, current, is_conflict
@@ -141,6 +141,15 @@ def frozen(state: BatchState) -> bool:
     return state.complete
 
 
+_UNDONE_AND_DECIDED = select(  # built once: every decision runs it
+    select(func.count()).select_from(Assignment).where(
+        Assignment.batch_id == bindparam("batch_id"), Assignment.done.is_(False)).scalar_subquery(),
+    select(func.count()).select_from(Decision).where(
+        Decision.set_id == bindparam("set_id"), Decision.kind == "adjudicate",
+        Decision.record_id.in_(select(Assignment.record_id).where(Assignment.batch_id == bindparam("batch_id"))))
+    .scalar_subquery())
+
+
 def frozen_batch(session: Session, set_id: int, batch_id: int) -> BatchState | None:
     """The batch's state if it is frozen, else None; cheap while the pair is still screening it.
 
@@ -148,13 +157,7 @@ def frozen_batch(session: Session, set_id: int, batch_id: int) -> BatchState | N
     none of them) comes from the assignments' ``done`` flags in one query; the full state is
     worked out only when the batch may be complete.
     """
-    in_batch = select(Assignment.record_id).where(Assignment.batch_id == batch_id)
-    undone, decided_by_pi = session.execute(select(
-        select(func.count()).select_from(Assignment).where(Assignment.batch_id == batch_id,
-                                                           Assignment.done.is_(False)).scalar_subquery(),
-        select(func.count()).select_from(Decision).where(
-            Decision.set_id == set_id, Decision.kind == "adjudicate", Decision.record_id.in_(in_batch))
-        .scalar_subquery())).one()
+    undone, decided_by_pi = session.execute(_UNDONE_AND_DECIDED, {"batch_id": batch_id, "set_id": set_id}).one()
     if undone and not decided_by_pi:
         return None  # records left and no final decision on any of them: still open
     (state,) = batch_states(session, set_id, batch_id=batch_id)

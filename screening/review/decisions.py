@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from screening.errors import Ambiguous, Conflict, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
@@ -21,12 +21,15 @@ from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
 from screening.team.users import get_user
 
+_ASSIGNED = select(Assignment).where(Assignment.user_id == bindparam("user_id"),
+                                     Assignment.record_id == bindparam("record_id"))  # built once: every decision
+
 
 def _assignment(session: Session, user: User, record_id: int, set_name: str | None) -> Assignment:
-    stmt = select(Assignment).where(Assignment.user_id == user.id, Assignment.record_id == record_id)
+    stmt = _ASSIGNED
     if set_name:
         stmt = stmt.where(Assignment.set_id == get_set(session, set_name).id)
-    found = list(session.scalars(stmt))
+    found = list(session.scalars(stmt, {"user_id": user.id, "record_id": record_id}))
     if not found:
         if session.get(Record, record_id) is None:
             raise NotFound("record", record_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from screening.dedup.service import Related, related_to
@@ -127,25 +127,28 @@ class NextRecord:
         return {"record": self.item.as_dict() if self.item else None, "done": self.done, "total": self.total}
 
 
+# A screener's next record, built once (every request runs them; building costs more than running).
+_MINE = (Assignment.user_id == bindparam("user_id"), Assignment.set_id == bindparam("set_id"))
+_PROGRESS = select(func.count(), func.coalesce(func.sum(case((Assignment.done, 1), else_=0)), 0)).where(*_MINE)
+_PICK = (select(Assignment.record_id, Assignment.position, Assignment.phase, Assignment.priority, Batch.number,
+                Record.title, Record.abstract, Record.authors, Record.year, Record.journal, Record.keywords)
+         .join(Record, Record.id == Assignment.record_id).outerjoin(Batch, Batch.id == Assignment.batch_id))
+_NEXT_TEST = (_PICK.where(*_MINE, Assignment.done.is_(False), Assignment.batch_id.is_not(None))
+              .order_by(Assignment.batch_id, Assignment.position).limit(1))
+# (in the single phase every test batch is finished: nothing is left there)
+_NEXT_SINGLE = (_PICK.where(*_MINE, Assignment.done.is_(False), Assignment.phase == "single")
+                .order_by(Assignment.priority.desc(), Assignment.position).limit(1))
+
+
 def next_record(session: Session, user_name: str, set_name: str) -> NextRecord:
     """The screener's next undecided record: the first of their test batches in order (test phase),
     or the likeliest include by the latest ranking (single phase). One index seek
     (``ix_assignment_next_*``) whatever the length of the queue, and only the columns shown."""
     user = get_user(session, user_name)
     st = get_set(session, set_name)
-    mine = (Assignment.user_id == user.id, Assignment.set_id == st.id)
-    total, done = session.execute(select(func.count(), func.coalesce(func.sum(case((Assignment.done, 1), else_=0)), 0))
-                                  .where(*mine)).one()
-    pick = select(Assignment.record_id, Assignment.position, Assignment.phase, Assignment.priority, Batch.number,
-                  Record.title, Record.abstract, Record.authors, Record.year, Record.journal, Record.keywords
-                  ).join(Record, Record.id == Assignment.record_id).outerjoin(Batch, Batch.id == Assignment.batch_id)
-    if st.phase == "test":  # (in the single phase every test batch is finished: nothing is left there)
-        pick = pick.where(*mine, Assignment.done.is_(False), Assignment.batch_id.is_not(None)).order_by(
-            Assignment.batch_id, Assignment.position)
-    else:
-        pick = pick.where(*mine, Assignment.done.is_(False), Assignment.phase == "single").order_by(
-            Assignment.priority.desc(), Assignment.position)
-    row = session.execute(pick.limit(1)).first()
+    mine = {"user_id": user.id, "set_id": st.id}
+    total, done = session.execute(_PROGRESS, mine).one()
+    row = session.execute(_NEXT_TEST if st.phase == "test" else _NEXT_SINGLE, mine).first()
     if row is None:
         return NextRecord(None, int(done), int(total))
     item = QueueItem(row.record_id, row.title, row.abstract, list(row.authors or []), row.year, row.journal,

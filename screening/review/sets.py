@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InvalidValue, NotFound
@@ -18,13 +18,15 @@ from screening.storage.limits import check_int64, check_text
 from screening.storage.models import Assignment, Record, ScreeningSet, SetEvent, SetMember
 from screening.team.users import manager
 
+_SET_BY_NAME = select(ScreeningSet).where(ScreeningSet.name == bindparam("name"))  # built once
+
 
 def get_set(session: Session, name: str) -> ScreeningSet:
     """The set called ``name`` (looked up once per session: a request names its set often)."""
     seen: dict[str, ScreeningSet] = session.info.setdefault("sets_by_name", {})
     if name in seen:
         return seen[name]
-    s = session.scalar(select(ScreeningSet).where(ScreeningSet.name == name))
+    s = session.scalar(_SET_BY_NAME, {"name": name})
     if s is not None:
         seen[name] = s
     if s is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InvalidValue, MissingActor, NotAllowed, NotFound
@@ -40,6 +40,9 @@ def add_user(session: Session, name: str, role: str, *, actor: str | None = None
     return user
 
 
+_BY_NAME = select(User).where(User.name == bindparam("name"))  # built once: most calls name their user
+
+
 def get_user(session: Session, name: str | None) -> User:
     """The user called ``name``; the acting user must always be named, and must exist."""
     if not name:
@@ -47,7 +50,7 @@ def get_user(session: Session, name: str | None) -> User:
     seen: dict[str, User] = session.info.setdefault("users_by_name", {})  # a request names its user often
     if name in seen:
         return seen[name]
-    user = session.scalar(select(User).where(User.name == name))
+    user = session.scalar(_BY_NAME, {"name": name})
     if user is not None:
         seen[name] = user
     if user is None:
