@@ -104,6 +104,24 @@ def run(db_url: str) -> Cli:
     return Cli(db_url)
 
 
+def fresh_pg_database(suffix: str) -> str:
+    """A new, empty database on the real PostgreSQL server (dropped first if a run left it); skips the
+    test when no server is configured. Returns its URL."""
+    url = pg_url()
+    if not url:
+        pytest.skip("SCREENING_TEST_PG_URL is not set (CI sets it and starts a real server)")
+    from sqlalchemy import create_engine, make_url, text
+
+    server = make_url(url)
+    name = f"{server.database}_{suffix}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
 def pg_url() -> str | None:
     return os.environ.get("SCREENING_TEST_PG_URL")
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 import pytest
-from sqlalchemy import create_engine, func, make_url, select, text, update
+from sqlalchemy import create_engine, func, select, text, update
 
-from conftest import DEMO, REPO, Cli, pg_url
+from conftest import DEMO, REPO, Cli, fresh_pg_database
 from screening.cli import admin, cli
 from screening.errors import Conflict, DatabaseError, InvalidValue
 from screening.storage import copy as copy_module
@@ -299,19 +299,7 @@ def test_the_command_is_documented() -> None:
 @pytest.fixture
 def empty_pg(worker_id: str) -> Iterator[str]:
     """A new, empty database (no schema: `copy` migrates it) on the real server."""
-    url = pg_url()
-    if not url:
-        pytest.skip("SCREENING_TEST_PG_URL is not set (CI sets it and starts a real server)")
-    server = make_url(url)
-    name = f"{server.database}_copy_{worker_id}"
-    admin_engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin_engine.dispose()
+    yield fresh_pg_database(f"copy_{worker_id}")
 
 
 @pytest.mark.postgres

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine
 
-from conftest import DEMO, SHARED_RIS, Cli, pg_url, shared_param
+from conftest import DEMO, SHARED_RIS, Cli, fresh_pg_database, shared_param
 
 pytestmark = pytest.mark.postgres
 
@@ -26,17 +26,7 @@ OVID = DEMO / "ovid_medline_dinosaur.ris"  # Ovid MEDLINE layout, 12 records (ma
 @pytest.fixture
 def pg(worker_id: str) -> Cli:
     """A fresh, migrated database on the real server, one per xdist worker."""
-    url = pg_url()
-    if not url:
-        pytest.skip("SCREENING_TEST_PG_URL is not set (CI sets it and starts a real server)")
-    server = make_url(url)
-    name = f"{server.database}_{worker_id}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    cli = Cli(server.set(database=name).render_as_string(hide_password=False))
+    cli = Cli(fresh_pg_database(worker_id))
     cli("init")
     return cli
 
