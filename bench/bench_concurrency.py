@@ -22,16 +22,16 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_import import SCREENING, make_ris  # noqa: E402
-from pg import create_database, postgres_server  # noqa: E402
+from bench_import import SCREENING, make_ris
+from pg import create_database, postgres_server
 
-from screening.records.searches import add_search  # noqa: E402
-from screening.review.decisions import record_decision  # noqa: E402
-from screening.review.sampling import draw_sample  # noqa: E402
-from screening.review.sets import create_set  # noqa: E402
-from screening.storage.db import Database, upgrade  # noqa: E402
-from screening.storage.models import Assignment, Decision, Record, User  # noqa: E402
-from screening.team.users import add_user  # noqa: E402
+from screening.records.searches import add_search
+from screening.review.decisions import record_decision
+from screening.review.sampling import draw_sample
+from screening.review.sets import create_set
+from screening.storage.db import Database, upgrade
+from screening.storage.models import Assignment, Decision, Record, User
+from screening.team.users import add_user
 
 PER_WRITER = 200
 IMPORT_RECORDS = 30_000

@@ -82,18 +82,21 @@ def progress(app: AppContext, set_name: str, recall_target: float, alpha: float,
 
 def _echo_costs(c: StoppingCosts) -> None:
     """What stopping at each recall costs: records screened to reach it and records saved, in the team's
-    order and in the simulation, with what the simulation is based on."""
+    order and in the simulation, with what each is based on."""
     echo(f"  what stopping costs, with the {c.includes} includes found so far as 100% recall "
          f"({c.decided} records decided):")
-    echo(f"    {'recall':>6}  {'in your order: screened':>24}  " + (
-        f"{'simulated: screened':>19}  {'saved':>13}" if c.simulated else ""))
+    echo(f"    {'recall':>6} {'includes':>8}   {'your order: screened':>20} {'saved':>13}" + (
+        f"   {'simulation: screened':>20} {'saved':>13}" if c.simulated else ""))
     for k, own in enumerate(c.own):
-        line = f"    {own.recall:>6.0%}  {own.screened:>10.0f} ({own.includes:>3} includes)  "
+        line = (f"    {own.recall:>6.0%} {own.includes:>8}   {own.screened:>20.0f} "
+                f"{own.saved:>5.0f} ({own.saved_share:>5.1%})")
         if c.simulated:
             sim = c.simulated[k]
-            line += f"{sim.screened:>19.0f}  {sim.saved:>5.0f} ({sim.saved_share:>5.1%})"
+            line += f"   {sim.screened:>20.0f} {sim.saved:>5.0f} ({sim.saved_share:>5.1%})"
         echo(line)
-    echo(f"  based on: {c.basis}")
+    echo("  your order: the records in the order your team decided them (stopping there would have "
+         "skipped the rest of them)")
+    echo(f"  simulation: {c.basis.removeprefix('simulation: ')}")
 
 
 @command()

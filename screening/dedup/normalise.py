@@ -22,10 +22,10 @@ from urllib.parse import unquote
 
 from rapidfuzz.distance import OSA
 
-# "[Chinese]", "[Article in German]", "(author's transl)": language markers vendors append. The words
-# that open the marker; the marker runs to the closing bracket that ends the title (``_lang_suffix_start``).
+# "[Chinese]", "[Article in German]", "(author's transl)": language markers vendors append. The bracket and
+# words that open the marker; the marker runs to the closing bracket that ends the title (``_lang_suffix_start``).
 LANG_MARKER_RE = re.compile(
-    r"(?:article in |in )?(?:chinese|german|french|spanish|japanese|russian|italian|portuguese|polish|"
+    r"[\[(](?:article in |in )?(?:chinese|german|french|spanish|japanese|russian|italian|portuguese|polish|"
     r"dutch|korean|czech|hungarian|turkish|danish|swedish|norwegian|finnish|hebrew|english abstract|"
     r"author'?s transl)",
     re.I,
@@ -50,10 +50,10 @@ ERRATUM_RE = re.compile(
     r"|[\[(](?:erratum|corrigendum|correction|retraction)[\])]|\bauthor'?s'? reply\s*$|\s-\s*reply\s*$",
     re.I,
 )
-# MEDLINE's notes appended to a title: the words that open the bracket ("[Erratum in: ...]", "[23 refs]");
+# MEDLINE's notes appended to a title: the bracket and words that open them ("[Erratum in: ...]", "[23 refs]");
 # the note runs to the next "]" (``_strip_notes``)
 ANNOTATION_RE = re.compile(
-    r"(?:erratum|errata|comment|see comment|retraction|retracted|corrected|update|published erratum|review|"
+    r"\[(?:erratum|errata|comment|see comment|retraction|retracted|corrected|update|published erratum|review|"
     r"\d++ refs?|editorial|letter|news|electronic resource)",
     re.I,
 )
@@ -157,7 +157,7 @@ def _strip_notes(text: str) -> str:
     done = 0
     start = text.find("[")
     while start >= 0:
-        if not ANNOTATION_RE.match(text, start + 1):
+        if not ANNOTATION_RE.match(text, start):
             start = text.find("[", start + 1)
             continue
         end = text.find("]", start + 1)  # (a note's opening words hold no "]")
@@ -198,7 +198,7 @@ def _lang_suffix_start(text: str) -> int:
         return -1
     after = max(text.rfind("]", 0, close), text.rfind(")", 0, close))
     for m in OPENING_RE.finditer(text, after + 1, close):
-        if LANG_MARKER_RE.match(text, m.end()):
+        if LANG_MARKER_RE.match(text, m.start()):
             return m.start()
     return -1
 
@@ -471,7 +471,7 @@ _SOURCE_TAIL = (r"\s*+(?P<vol>\d++[a-z]?)?\s*+(?:\((?P<iss>[^()]*+)\))?\s*+"
 # in the journal: the name, a full stop, the parts, then nothing or what follows a [.,;] (``source_in_journal``)
 SOURCE_NAME_END_RE = re.compile(r"[^\s.]\s*+(?=\.)")
 SOURCE_AFTER_NAME_RE = re.compile(r"\." + _SOURCE_TAIL, re.I)
-SOURCE_IN_VOLUME_RE = re.compile(_SOURCE_TAIL + r"$", re.I)
+SOURCE_IN_VOLUME_RE = re.compile(r"^" + _SOURCE_TAIL + r"$", re.I)
 YEAR_LIKE_RE = re.compile(r"^\s*(1[89]\d\d|20\d\d)\s*$")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|spring|summer|autumn|fall|winter"
 DATE_WORDS_RE = re.compile(rf"^\s*(?:{_MONTH})(?:\s*[-/]\s*(?:{_MONTH}))?\s*$", re.I)
@@ -581,15 +581,15 @@ def repair_citation(journal: str, volume: str, issue: str, pages: str, year: int
         issue = issue or (line["iss"] or "").strip()
         pages = pages or (line["pages"] or "").strip()
         done.append("source line in journal")
-    elif (m := SOURCE_IN_VOLUME_RE.match(volume)) and _source_line(line := m.groupdict()):
+    elif (m := SOURCE_IN_VOLUME_RE.match(volume)) and _source_line(parts := m.groupdict()):
         old_issue = issue
-        volume = line["vol"] or ""
-        if (iss := line["iss"]) is not None and not placeholder(iss):
+        volume = parts["vol"] or ""
+        if (iss := parts["iss"]) is not None and not placeholder(iss):
             issue = iss.strip()
             # the issue field held the article number ("16 (1) (no pagination)", issue "143", pages "143")
             if old_issue and old_issue != issue and not pages:
                 pages = old_issue
-        pages = pages or (line["pages"] or "").strip()
+        pages = pages or (parts["pages"] or "").strip()
         done.append("source line in volume")
     if (m := ISSUE_PAGES_RE.match(issue)) and not ISSUE_RE.match(issue):
         pages, issue = pages or m.group(1), ""
@@ -827,8 +827,8 @@ NOTICE_SUFFIX_RE = re.compile(
 NOTICE_SUFFIX_LONGEST = len("the authors's' reply")
 NOTICE_SEPARATORS = ".:;,-\u2013"
 # a notice's title may name its kind in brackets at the end ("(WITHDRAWN PAPER. 1996 ART. NO. CD000153)"):
-# the words that open the bracket (``_notice_bracket``)
-NOTICE_BRACKET_RE = re.compile(r"(?:(?P<retraction>withdrawn|retracted)"
+# the bracket and words that open it (``_notice_bracket``)
+NOTICE_BRACKET_RE = re.compile(r"[\[(](?:(?P<retraction>withdrawn|retracted)"
                                r"|(?P<reprint>reprint(?:ed)?\s++(?:from|of)))\b", re.I)
 # the citation of the retracted or corrected article that ends a notice ('... [Journal 12 (2009) 100-110]'): a
 # bracket holding a year, in brackets of its own or not (``_trailing_citation_start``)
@@ -849,11 +849,12 @@ def _notice_suffix(t: str) -> tuple[str, int] | None:
         if not (m := NOTICE_SUFFIX_RE.fullmatch(t, word, end)) or not m.lastgroup:
             continue
         blanks = _blanks_start(t, word)
-        separators = blanks
-        while separators > 0 and t[separators - 1] in NOTICE_SEPARATORS:
-            separators -= 1
-        if separators < blanks and (best is None or _blanks_start(t, separators) < best[1]):
-            best = m.lastgroup, _blanks_start(t, separators)
+        separators = len(t[:blanks].rstrip(NOTICE_SEPARATORS))
+        if separators == blanks:  # no separator before the words
+            continue
+        at = _blanks_start(t, separators)
+        if best is None or at < best[1]:
+            best = m.lastgroup, at
     return best
 
 
@@ -866,7 +867,7 @@ def _notice_bracket(t: str) -> tuple[str, int] | None:
         return None
     after = max(t.rfind("]", 0, close), t.rfind(")", 0, close))
     for opening in OPENING_RE.finditer(t, after + 1, close):
-        if (m := NOTICE_BRACKET_RE.match(t, opening.end())) and m.lastgroup:
+        if (m := NOTICE_BRACKET_RE.match(t, opening.start())) and m.lastgroup:
             return m.lastgroup, _blanks_start(t, opening.start())
     return None
 

@@ -40,6 +40,7 @@ TOKEN = re.compile(r"\w\w+")
 MAX_DF = 0.95  # terms in more than 95% of records are dropped (ASReview 3's tuned TF-IDF)
 PARALLEL_MIN_CHARS = 12_000_000  # below some 10,000 abstracts a worker process costs more than it saves
 REFIT_SHARE = 0.10  # records added or removed since the fit, as a share of it, before a new fit
+PACK_LIMIT = 2**62  # (term code, record) packed in one int64 while codes x records stay below this
 
 
 def record_text(title: str | None, abstract: str | None, keywords: Sequence[str] | str | None = None) -> str:
@@ -151,7 +152,7 @@ def _keys(ranks: np.ndarray, lengths: np.ndarray, n_words: int) -> tuple[np.ndar
     if not m:
         return keys, None
     row = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    packed = base * base * max(n, 1) < 2**62
+    packed = base * base * max(n, 1) < PACK_LIMIT
     uni, bi = keys[:m], keys[m:]
     np.multiply(ranks, base * n if packed else base, out=uni)
     np.multiply(ranks[:-1], base, out=bi)
@@ -315,9 +316,9 @@ def cached_tfidf(texts: Sequence[str]) -> csr_matrix:
     transformed with its vocabulary and IDF weights), else by fitting anew.
     """
     local = hash((len(texts), *texts))  # Python's own string hash, cached on each string: a fraction of hashing
-    for entry in _memory.values():
-        if entry.local == local and entry.X is not None and entry.X.shape[0] == len(texts):
-            return entry.X
+    for held in _memory.values():
+        if held.local == local and held.X is not None and held.X.shape[0] == len(texts):
+            return held.X
     digests = _digests(texts)
     h = hashlib.sha256(FEATURES_VERSION.encode())
     h.update(digests.tobytes())
@@ -326,7 +327,7 @@ def cached_tfidf(texts: Sequence[str]) -> csr_matrix:
         _memory[key].local = local
         return _memory[key].X
     folder = _folder()
-    entry = _load(folder, key, fit=False)
+    entry: _Entry | None = _load(folder, key, fit=False)
     if entry is None:
         entry = _extend(folder, key, texts, digests)
     if entry is None:

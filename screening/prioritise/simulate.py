@@ -144,8 +144,9 @@ def stopping_costs(texts: list[str], labels: list[int], *, model: str | None = N
                  for k, lv in enumerate(levels)] if runs else []
     sample = f"a random sample of {len(idx)} of the {n} records decided so far" if len(idx) < n else \
         f"the {n} records decided so far"
-    basis = (f"simulation: {sample} ({sum(sub_y)} includes) replayed with the team's decisions as the oracle, "
-             f"with the model and retraining cadence of a real session, from seeds {COST_SEEDS[0]}-{COST_SEEDS[-1]} "
-             f"(mean); the includes not found yet are in neither column") if runs else \
-        "no simulation: it needs at least one include and one exclude decided"
+    basis = (f"{sample} ({sum(sub_y)} includes) screened again in the model's order, the team's decisions "
+             f"as the oracle, with the model and retraining cadence of a real session, from seeds "
+             f"{COST_SEEDS[0]}-{COST_SEEDS[-1]} (mean). Includes not found yet are in neither column: this "
+             f"is what stopping saves and misses among the includes known today, not a promise for the "
+             f"records left") if runs else "none: it needs at least one include and one exclude decided"
     return StoppingCosts(n, r, own, simulated, len(idx), list(COST_SEEDS) if runs else [], basis)
