@@ -29,7 +29,8 @@ from screening.records.searches import add_search
 from screening.review.decisions import record_decision
 from screening.review.sampling import draw_sample
 from screening.review.sets import create_set
-from screening.storage.db import Database, upgrade
+from screening.storage.db import Database
+from screening.storage.migrate import upgrade
 from screening.storage.models import Assignment, Decision, Record, User
 from screening.team.users import add_user
 

@@ -50,7 +50,8 @@ from screening.review.decisions import record_decision
 from screening.review.phase import move_to_single
 from screening.review.sampling import draw_sample
 from screening.review.sets import create_set, get_set
-from screening.storage.db import Database, upgrade
+from screening.storage.db import Database
+from screening.storage.migrate import upgrade
 from screening.storage.models import Assignment, Decision, ModelRun, Record, User
 from screening.team.auth import set_password
 from screening.team.users import add_user

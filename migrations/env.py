@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from screening.storage.db.alembic_config (or SCREENING_DB)."""
+"""Alembic environment: the URL comes from screening.storage.migrate.alembic_config (or SCREENING_DB)."""
 
 from __future__ import annotations
 

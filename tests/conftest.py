@@ -27,7 +27,8 @@ from screening.cli.params import PAIRS
 from screening.records.searches import add_search
 from screening.review.sampling import draw_sample
 from screening.review.sets import create_set
-from screening.storage.db import Database, upgrade
+from screening.storage.db import Database
+from screening.storage.migrate import upgrade
 from screening.storage.models import Record
 from screening.team.users import add_user
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Iterator
 
@@ -14,7 +15,10 @@ from screening.cli.base import ScreeningCommand, ScreeningGroup
 
 
 def walk(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = f"{prefix}{name}"
         yield path, command
         if isinstance(command, click.Group):
@@ -27,6 +31,19 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 def test_the_tree_is_walked() -> None:
     assert len(COMMANDS) >= 30 and "search add" in dict(COMMANDS)
+
+
+def test_every_command_module_is_listed_once() -> None:
+    """The top-level group imports commands lazily from COMMAND_MODULES: a command added to a
+    module's COMMANDS but not to the table would be unreachable."""
+    from screening.cli import COMMAND_MODULES
+
+    listed = {}
+    for module in sorted(set(COMMAND_MODULES.values())):
+        for command in importlib.import_module(f"screening.cli.{module}").COMMANDS:
+            assert command.name not in listed, command.name
+            listed[command.name] = module
+    assert listed == COMMAND_MODULES
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[p for p, _ in COMMANDS])

@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 from sqlalchemy import insert, select
@@ -150,7 +151,9 @@ def test_the_cli_offers_every_model(command: str) -> None:
     from screening.cli import cli
     from screening.prioritise.models import MODELS
 
-    option = next(p for p in cli.commands[command].params if p.name == "model")
+    found = cli.get_command(click.Context(cli), command)
+    assert found is not None
+    option = next(p for p in found.params if p.name == "model")
     assert list(option.type.choices) == list(MODELS)
 
 

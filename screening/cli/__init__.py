@@ -10,13 +10,48 @@ and ``tui`` (PI and screeners), ``reports``, ``ranking`` and ``stats``.
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from screening.cli import admin, dedup, fulltext, ranking, records, reports, review, stats, team, tui, web
 from screening.cli.base import AppContext, ScreeningGroup
 
+# The module of each command. The group imports a command's module only when that command runs
+# (or a help page lists it): `screening simulate` need not load the web app, Alembic or the
+# reports, which cost it a second of its three on a 2,000-record set. tests/test_docs.py checks
+# this table against each module's COMMANDS.
+COMMAND_MODULES: dict[str, str] = {
+    "init": "records", "search": "records", "import": "records", "export": "records",
+    "dedup": "dedup",
+    "user": "team", "set": "team", "sample": "team",
+    "queue": "review", "decide": "review", "undo": "review", "decisions": "review", "conflicts": "review",
+    "resolve": "review", "history": "review", "phase": "review", "status": "review", "agreement": "review",
+    "gate": "review", "debrief": "review",
+    "screen": "tui", "adjudicate": "tui",
+    "fulltext": "fulltext",
+    "report": "reports",
+    "rank": "ranking", "progress": "ranking", "stop": "ranking", "simulate": "ranking",
+    "stats": "stats",
+    "copy": "admin",
+    "serve": "web",
+}
 
-@click.group(cls=ScreeningGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(ScreeningGroup):
+    """The top-level group: commands listed from :data:`COMMAND_MODULES`, imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMAND_MODULES:
+            return None
+        module = importlib.import_module(f"screening.cli.{COMMAND_MODULES[cmd_name]}")
+        commands: list[click.Command] = module.COMMANDS
+        return next(c for c in commands if c.name == cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db_url", envvar="SCREENING_DB", metavar="URL",
               help="SQLAlchemy URL of the review's database (default sqlite:///screening.db; also SCREENING_DB).")
 @click.version_option(package_name="screening")
@@ -36,8 +71,3 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
         screening import medline.ris --search medline_ovid_2016
     """
     ctx.obj = AppContext(db_url)
-
-
-for _module in (records, dedup, team, review, tui, fulltext, reports, ranking, stats, admin, web):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)

@@ -13,7 +13,8 @@ from screening.records import searches
 from screening.records.ingest import import_files
 from screening.reports.export import EXPORT_FORMATS, export_records
 from screening.reports.output import atomic_write
-from screening.storage.db import database_url, upgrade
+from screening.storage.db import database_url
+from screening.storage.migrate import upgrade
 
 
 @command()

@@ -54,7 +54,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from screening.errors import Conflict, DatabaseError, InvalidValue
-from screening.storage.db import Database, alembic_config, make_engine, upgrade
+from screening.storage.db import Database, make_engine
+from screening.storage.migrate import alembic_config, upgrade
 from screening.storage.models import Base
 
 BATCH_SIZE = 5_000

@@ -1,4 +1,4 @@
-"""Engines, sessions and the Alembic configuration.
+"""Engines and sessions (the schema's migrations are in :mod:`screening.storage.migrate`).
 
 SQLite is the embedded default and PostgreSQL the team backend; nothing here or in the
 queries elsewhere is SQLite-only. SQLite pragmas are set on *our* engine's connections only
@@ -12,11 +12,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.resources import files
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,9 +21,6 @@ from screening.errors import DatabaseError
 
 DEFAULT_URL = "sqlite:///screening.db"
 BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another to finish before giving up
-# The top-level migrations/ folder, installed as the package ``screening.migrations`` (see
-# pyproject.toml), so a wheel carries it and `screening init` works from any directory.
-MIGRATIONS = Path(str(files("screening.migrations")))
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -64,19 +58,6 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}".rstrip())
 
     return engine
-
-
-def alembic_config(url: str) -> Config:
-    """Alembic's configuration built in code, so no alembic.ini has to be found at run time."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    """Create or upgrade the schema to ``revision`` (``screening init``)."""
-    command.upgrade(alembic_config(url), revision)
 
 
 def check_schema(engine: Engine) -> None:
