@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import func, insert, select
 
@@ -92,3 +93,34 @@ def test_a_reader_never_sees_half_a_ranking(db: Database) -> None:
     stop.set()
     thread.join()
     assert seen and all(runs == 1 and rows == len(first.scored) for runs, rows in seen)
+
+
+def test_closing_does_not_wait_out_the_pause_between_retrains(db: Database) -> None:
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    retrainer = Retrainer(db, min_seconds=600)
+    first = retrainer.poke("s")
+    assert first is not None
+    first.result(timeout=60)
+    decide_a_few(db, "a", 20)
+    assert retrainer.poke("s") is not None  # due again, but it waits out the pause first
+    started = time.monotonic()
+    retrainer.close()
+    assert time.monotonic() - started < 10  # not 600 s
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 1  # the waiting retrain was dropped
+
+
+def test_screening_in_the_terminal_retrains_beside_the_screener(db: Database, run) -> None:
+    """`screening screen` on a single-phase set: the queue is served at once in the last ranking, a
+    retrain runs in the background, and it is stored by the time the screener quits."""
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 0
+    out = run("screen", "--as", "b", "--set", "s", input="e\nq\n").stdout
+    assert "1 decision(s) this session" in out
+    with db.read() as s:
+        runs = list(s.scalars(select(ModelRun)))
+        assert len(runs) == 1 and runs[0].n_labelled >= 4  # the sample's decisions and the singles
+        assert next_record(s, "b", "s").item.score is not None  # the queue follows the new ranking

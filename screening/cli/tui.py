@@ -15,6 +15,7 @@ import click
 from screening.cli.base import AppContext, command, echo, pass_app, secho
 from screening.cli.options import as_option, set_option
 from screening.dedup.service import Related
+from screening.prioritise.background import Retrainer
 from screening.prioritise.service import screening_queue
 from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision, retract_last
@@ -76,6 +77,16 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
     Example:
         screening screen --as alice --set access
     """
+    retrainer = Retrainer(app.db)  # single-phase sets re-ranked beside the screener, never in their way
+    try:
+        _screen(app, actor, set_name, retrainer)
+    finally:
+        retrainer.close()
+
+
+def _screen(app: AppContext, actor: str, set_name: str | None, retrainer: Retrainer) -> None:
+    if set_name:
+        retrainer.poke(set_name)  # a ranking due since the last session
     decided = 0
     reason = note = None
     skipped: set[int] = set()
@@ -101,7 +112,11 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
             if key in ("i", "e", "m"):
                 decision = {"i": "include", "e": "exclude", "m": "maybe"}[key]
                 with app.db.transaction() as s:
-                    record_decision(s, actor, item.record_id, decision, reason=reason, note=note, set_name=item.set)
+                    d = record_decision(s, actor, item.record_id, decision, reason=reason, note=note,
+                                        set_name=item.set)
+                    single = d.phase == "single"
+                if single:
+                    retrainer.poke(item.set)
                 decided += 1
                 reason = note = None
                 break
@@ -111,8 +126,9 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
                 note = read_text("note") or None
             elif key == "u":
                 with app.db.transaction() as s:
-                    d = retract_last(s, actor, set_name=set_name)
-                echo(f"withdrew your {d.decision} on record {d.record_id}" if d else "nothing to undo")
+                    withdrawn = retract_last(s, actor, set_name=set_name)
+                echo(f"withdrew your {withdrawn.decision} on record {withdrawn.record_id}" if withdrawn
+                     else "nothing to undo")
                 skipped.clear()
                 reason = note = None  # typed for this record: never carried to another
                 break

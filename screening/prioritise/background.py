@@ -1,6 +1,6 @@
 """Retraining off the request path: a worker thread per app, one retrain per set at a time.
 
-The web app pokes the retrainer after each single-phase decision. The worker reads the set's
+The web app and ``screening screen`` poke the retrainer after each single-phase decision. The worker reads the set's
 inputs in a read transaction, trains with no transaction open (so no lock is held while it
 computes), and stores the new ranking in one short write transaction; until then every
 screener is served the last ranking. A poke while that set's retrain runs is remembered and
@@ -37,6 +37,7 @@ class Retrainer:
         self.lock = threading.Lock()
         self.running: set[str] = set()
         self.again: set[str] = set()
+        self.closing = threading.Event()
 
     def poke(self, set_name: str) -> Future[None] | None:
         """Retrain ``set_name`` if it is due; returns the job, or None when one is already running."""
@@ -51,8 +52,8 @@ class Retrainer:
         try:
             while True:
                 wait = self.last.get(set_name, -math.inf) + self.min_seconds - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
+                if wait > 0 and self.closing.wait(wait):
+                    return  # closed while waiting: the last ranking stays
                 self._once(set_name)
                 self.last[set_name] = time.monotonic()
                 with self.lock:
@@ -78,4 +79,6 @@ class Retrainer:
             log.exception("retraining set %s failed", set_name)
 
     def close(self) -> None:
+        """Stop: a retrain under way finishes and is stored, one waiting its turn is dropped."""
+        self.closing.set()
         self.pool.shutdown(wait=True, cancel_futures=True)

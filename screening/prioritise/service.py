@@ -165,29 +165,15 @@ def retrain_is_due(session: Session, st: ScreeningSet) -> bool:
     return retrain_due(since, last.n_labelled)
 
 
-def maybe_retrain(session: Session, st: ScreeningSet) -> RankSummary | None:
-    """Retrain a single-phase set when enough decisions arrived since the last run."""
-    if not retrain_is_due(session, st):
-        return None
-    try:
-        return rank_set(session, st.name)
-    except Conflict:
-        return None  # not enough decisions yet: the queue stays in its (random) order
-
-
 def screening_queue(db: Database, user_name: str, *, set_name: str | None = None,
                     include_done: bool = False) -> list[QueueItem]:
-    """A screener's queue, re-ranked first when the set is in single phase and a retrain is due.
+    """A screener's queue in the set's last stored ranking, read in a read transaction.
 
-    The queue is read in a read transaction, so it never waits for a writer (another screener,
-    an import); only a due retrain takes the write lock, in its own transaction.
+    It never waits for a writer (another screener, an import) nor for a retrain: retraining runs
+    beside it (:class:`screening.prioritise.background.Retrainer`, poked after each single-phase
+    decision by the web app and by ``screening screen``; ``screening rank`` on demand), and the
+    queue follows once the new ranking is stored.
     """
-    if set_name:
-        with db.read() as s:
-            due = retrain_is_due(s, get_set(s, set_name))
-        if due:
-            with db.transaction() as s:
-                maybe_retrain(s, get_set(s, set_name))
     with db.read() as s:
         return queue(s, user_name, set_name=set_name, include_done=include_done)
 

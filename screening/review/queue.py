@@ -2,7 +2,7 @@
 
 Nothing here tells anything about other users' decisions. Retraining the priority model when
 enough decisions arrived is the prioritisation layer's business
-(``screening.prioritise.service.screening_queue``), which serves this queue after it.
+(``screening.prioritise.background.Retrainer``), off the path of the screener who asks.
 """
 
 from __future__ import annotations
