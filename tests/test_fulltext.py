@@ -73,8 +73,9 @@ def test_the_includes_move_to_a_full_text_stage_screened_in_pairs(db: Database, 
         assert [c.record_id for c in conflicts(s, ft, "pat")] == [rid]
     with db.transaction() as s, pytest.raises(InvalidValue, match="reason"):
         resolve(s, "pat", rid, "exclude", set_name=ft)
-    with db.transaction() as s:
-        resolve(s, "pat", rid, "exclude", reason="wrong population", set_name=ft)
+    r = run("resolve", "--as", "pat", rid, "exclude", "--set", ft, ok=False)
+    assert r.exit_code == 1 and "--reason" in r.output
+    run("resolve", "--as", "pat", rid, "exclude", "--set", ft, "--reason", "wrong population")
     with db.read() as s:
         st = s.scalar(select(ScreeningSet).where(ScreeningSet.name == ft))
         assert exclusion_reasons(s, st.id) == {rid: "wrong population"}

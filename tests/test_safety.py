@@ -67,6 +67,15 @@ def test_nothing_derived_from_a_partner_leaks_before_the_batch_is_finished(db, r
     assert [e["user"] for e in shown] == [second]  # the partner's event is not even listed
     assert json.loads(run("history", rids[1], "--json").stdout) == []
     assert [e["user"] for e in json.loads(run("history", rids[1], "--as", "pat", "--json").stdout)] == [first, second]
+    # the PI (outside the pair) resolves the conflict at once: still final for no one else before the batch is
+    run("resolve", "--as", "pat", rids[1], "include", "--set", "access")
+    exported = run("export", "--format", "csv", "--set", "access", "--included").stdout
+    assert str(rids[1]) not in [line.split(",")[0] for line in exported.splitlines()[1:]]
+    assert json.loads(run("progress", "access", "--json").stdout)["screened"] == 0
+    decide_all(db, [r for r in rids[2:]], first, "exclude")
+    decide_all(db, [r for r in rids[2:]], second, "exclude")  # the batch finished and agreed: reconciled
+    exported = run("export", "--format", "csv", "--set", "access", "--included").stdout
+    assert {str(rids[0]), str(rids[1])} <= {line.split(",")[0] for line in exported.splitlines()[1:]}
 
 
 def test_a_finished_batch_shows_statistics_and_a_reconciled_one_its_decisions(db, run) -> None:

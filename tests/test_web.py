@@ -266,8 +266,31 @@ def test_a_full_text_report_is_uploaded_and_served_to_its_screeners(client: Test
     r = alice.post(f"/sets/{res.set}/decide", data={"record_id": rid, "decision": "exclude"},
                    headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert r.status_code == 400 and "needs its reason" in r.text
-    bob, _ = browser(TestClient(create_app(review)), "bob")
+    bob, bob_csrf = browser(TestClient(create_app(review)), "bob")
     assert bob.get(f"/sets/{res.set}/reports/{rid}/file").status_code == 403
+    # nobody outside the set (nor a stranger) stores a file: refused before the file is kept
+    store = Path(f"{review.url.removeprefix('sqlite:///')}.files")
+    before = sorted(store.rglob("*"))
+    r = bob.post(f"/sets/{res.set}/reports/{rid}", data={"csrf": bob_csrf, "status": "retrieved"},
+                 files={"file": ("junk.pdf", b"%PDF-1.4 not bob's to add")}, follow_redirects=False)
+    assert r.status_code == 403
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stranger = TestClient(create_app(review))
+    r = stranger.post(f"/sets/{res.set}/reports/{rid}", data={"status": "retrieved"},
+                      files={"file": ("junk.pdf", b"%PDF-1.4 a stranger's")}, follow_redirects=False)
+    assert r.status_code in (303, 401, 403)
+    assert sorted(store.rglob("*")) == before
+
+
+def test_a_screener_may_not_run_a_dedup_pass(client: TestClient, review: Database) -> None:
+    from screening.storage.models import DedupRun
+
+    alice, csrf = browser(client, "alice")
+    r = alice.post("/dedup", data={"csrf": csrf, "rerun": "1"}, follow_redirects=False)
+    assert r.status_code == 403
+    with review.read() as s:
+        assert s.scalar(select(func.count()).select_from(DedupRun)) == 0
 
 
 def test_the_pi_sees_the_prisma_diagram_and_downloads_the_bundle(client: TestClient, review: Database) -> None:

@@ -142,21 +142,23 @@ def conflicts(app: AppContext, set_name: str, actor: str, as_json: bool) -> None
 @click.argument("record_id", type=int)
 @click.argument("decision", type=click.Choice(FINAL))
 @click.option("--note", help="A note for the debrief (recorded with the final decision).")
+@click.option("--reason", help="Why excluded: at full text one of the set's exclusion reasons, required there.")
 @click.option("--override", metavar="REASON",
               help="Decide a record that is not waiting for the PI (no conflict or maybe): the reason is recorded.")
 @set_option()
 @pass_app
-def resolve(app: AppContext, actor: str, record_id: int, decision: str, note: str | None, override: str | None,
-            set_name: str | None) -> None:
+def resolve(app: AppContext, actor: str, record_id: int, decision: str, note: str | None, reason: str | None,
+            override: str | None, set_name: str | None) -> None:
     """The PI's final decision on a conflict, a maybe or a flagged record (PI only).
 
     \b
     Example:
         screening resolve --as pat 48 include --note "primary study"
         screening resolve --as pat 51 exclude --override "debrief: a review, not a primary study"
+        screening resolve --as pat 48 exclude --set "access (full text)" --reason "wrong population"
     """
     with app.db.transaction() as s:
-        do_resolve(s, actor, record_id, decision, note=note, set_name=set_name, override=override)
+        do_resolve(s, actor, record_id, decision, note=note, reason=reason, set_name=set_name, override=override)
     echo(f"record {record_id}: final decision {decision} by {actor}")
 
 

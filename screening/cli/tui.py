@@ -148,7 +148,9 @@ def _screen(app: AppContext, actor: str, set_name: str | None, retrainer: Retrai
 @set_option(required=True, help="The set whose conflicts to resolve.")
 @pass_app
 def adjudicate(app: AppContext, actor: str, set_name: str) -> None:
-    """Work through the conflicts of a set as PI: [i]nclude / [e]xclude (final), [n]ote, [s]kip, [q]uit.
+    """Work through the conflicts of a set as PI: [i]nclude / [e]xclude (final), [r]eason, [n]ote, [s]kip, [q]uit.
+
+    At full text an exclusion needs its reason (one of the set's): type it with [r] first.
 
     \b
     Example:
@@ -156,7 +158,7 @@ def adjudicate(app: AppContext, actor: str, set_name: str) -> None:
     """
     skipped: set[int] = set()
     resolved = 0
-    note = None
+    note = reason = None
     while True:
         with app.db.transaction() as s:
             everything = conflicts(s, set_name, actor)
@@ -177,19 +179,21 @@ def adjudicate(app: AppContext, actor: str, set_name: str) -> None:
             echo(f"  {d.user}: {d.decision}" + (f" - {d.reason}" if d.reason else "")
                        + (f" [{d.note}]" if d.note else ""))
         while True:
-            key = read_key("[i]nclude  [e]xclude  [n]ote  [s]kip  [q]uit > ")
+            key = read_key("[i]nclude  [e]xclude  [r]eason  [n]ote  [s]kip  [q]uit > ")
             if key in ("i", "e"):
                 with app.db.transaction() as s:
                     resolve(s, actor, c.record_id, "include" if key == "i" else "exclude", note=note,
-                            set_name=set_name)
+                            reason=reason if key == "e" else None, set_name=set_name)
                 resolved += 1
-                note = None
+                note = reason = None
                 break
-            if key == "n":
+            if key == "r":
+                reason = read_text("reason") or None
+            elif key == "n":
                 note = read_text("note") or None
             elif key == "s":
                 skipped.add(c.record_id)
-                note = None  # typed for this conflict: never carried to another
+                note = reason = None  # typed for this conflict: never carried to another
                 break
             elif key == "q":
                 echo(f"{resolved} resolved this session.")

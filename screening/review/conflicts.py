@@ -130,8 +130,9 @@ def _waits_for_pi(session: Session, set_id: int, record_id: int, pi_name: str) -
 
 
 def final_decisions(session: Session, set_id: int | None = None) -> dict[int, str]:
-    """The final decision per record: the PI's if any, else the pair's agreement once their batch is
-    reconciled, else the single screener's."""
+    """The final decision per record: the PI's if any, else the pair's agreement, each once the record's
+    batch is reconciled (before that, a final decision would tell one screener the other's); else the
+    single screener's."""
     set_ids = [set_id] if set_id is not None else list(session.scalars(select(ScreeningSet.id)))
     out: dict[int, str] = {}
     for sid in set_ids:
@@ -149,5 +150,6 @@ def final_decisions(session: Session, set_id: int | None = None) -> dict[int, st
             if rid not in blind and len(ds) == assigned[rid] and len(set(ds)) == 1 and ds[0] in FINAL:
                 out[rid] = ds[0]
         for rid, d in adjudications(session, sid).items():
-            out[rid] = d.decision
+            if rid not in blind:  # a PI outside the pair may resolve early: final once the batch is reconciled
+                out[rid] = d.decision
     return out

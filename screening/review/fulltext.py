@@ -26,7 +26,7 @@ from screening.review.events import adjudications, current
 from screening.review.sampling import draw_sample
 from screening.review.sets import SetSettings, get_set, kept_members
 from screening.storage.limits import check_int64, check_text
-from screening.storage.models import Assignment, Record, ReportEvent, ScreeningSet, SetEvent, SetMember
+from screening.storage.models import Assignment, Record, ReportEvent, ScreeningSet, SetEvent, SetMember, User
 from screening.team.users import get_user, manager
 
 DEFAULT_REASONS = ["wrong population", "wrong intervention", "wrong comparator", "wrong outcome",
@@ -154,12 +154,27 @@ def record_report(session: Session, set_name: str, record_id: int, status: str, 
 
     A PI, an admin, or a screener of the full-text set records it (whoever went to the library).
     """
+    who, ft = may_record_report(session, set_name, record_id, actor)
+    if status not in STATUSES:
+        raise InvalidValue("status", f"a report is {', '.join(STATUSES)}, not {status!r}.", value=status)
+    if status == "not_retrieved" and not (reason and reason.strip()):
+        raise InvalidValue("reason", "a report not retrieved needs why (e.g. 'not held by any library').")
+    check_text(ReportEvent.file_name, file_name, "file_name", what="the file name")
+    event = ReportEvent(set_id=ft.id, record_id=record_id, status=status, reason=reason, file_sha256=file_sha256,
+                        file_name=file_name, actor=who.name)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def may_record_report(session: Session, set_name: str, record_id: int, actor: str | None
+                      ) -> tuple[User, ScreeningSet]:
+    """The actor and the full-text set, if the actor may record ``record_id``'s report there (else the
+    error). The web app asks before it stores an uploaded file, so no one else can fill the store."""
     who = get_user(session, actor)
     ft = get_set(session, set_name)
     if ft.stage != "full_text":
         raise InvalidValue("set_name", f"set {set_name} is not a full-text set.", value=set_name)
-    if status not in STATUSES:
-        raise InvalidValue("status", f"a report is {', '.join(STATUSES)}, not {status!r}.", value=status)
     check_int64(record_id, "record_id", what="a record id")
     if session.scalar(select(SetMember.id).where(SetMember.set_id == ft.id, SetMember.record_id == record_id)) \
             is None:
@@ -168,16 +183,7 @@ def record_report(session: Session, set_name: str, record_id: int, status: str, 
             Assignment.set_id == ft.id, Assignment.user_id == who.id).limit(1)) is None:
         raise NotAllowed(f"{who.name} does not screen set {set_name}; a PI, an admin or its screeners record "
                          "its reports.", actor=who.name, role=who.role, action="record reports")
-    if status == "not_retrieved" and not (reason and reason.strip()):
-        raise InvalidValue("reason", "a report not retrieved needs why (e.g. 'not held by any library').")
-    if status == "retrieved" and not file_sha256 and not reason:
-        pass  # retrieved on paper or elsewhere: no file is fine
-    check_text(ReportEvent.file_name, file_name, "file_name", what="the file name")
-    event = ReportEvent(set_id=ft.id, record_id=record_id, status=status, reason=reason, file_sha256=file_sha256,
-                        file_name=file_name, actor=who.name)
-    session.add(event)
-    session.flush()
-    return event
+    return who, ft
 
 
 def report_states(session: Session, set_id: int) -> dict[int, ReportState]:

@@ -131,8 +131,8 @@ async def resolve_conflict(request: Request) -> Response:
             me = identify(request, s)
             assert me is not None
             d = resolve(s, me.name, number(data, "record_id"), text(data, "decision") or "",
-                        note=text(data, "note", required=False), set_name=text(data, "set", required=False),
-                        override=text(data, "override", required=False))
+                        note=text(data, "note", required=False), reason=text(data, "reason", required=False),
+                        set_name=text(data, "set", required=False), override=text(data, "override", required=False))
             out = {"decision_id": d.id, "record_id": d.record_id, "decision": d.decision}
         return JSONResponse(out)
 

@@ -39,7 +39,7 @@ from screening.reports.plots import agreement_png, progress_png
 from screening.reports.prisma import prisma_counts, render_prisma
 from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision, retract_last
-from screening.review.fulltext import record_report, report_of
+from screening.review.fulltext import may_record_report, record_report, report_of
 from screening.review.gate import gate_rule
 from screening.review.merges import answer, deduplicate
 from screening.review.phase import move_to_single
@@ -194,6 +194,12 @@ async def report_post(request: Request) -> Response:
     form = await read_form(request)
     upload = form.get("file")
     sha = name = None
+
+    def allowed() -> None:  # before the file is stored: no one else may fill the store
+        with db_of(request).read() as s:
+            may_record_report(s, set_name, rid, me(request, s))
+
+    await run_in_threadpool(allowed)
     if isinstance(upload, UploadFile) and upload.filename:
         with tempfile.TemporaryDirectory(prefix="screening-upload-") as folder:
             path = Path(folder) / "report"
@@ -300,7 +306,9 @@ def conflicts_page(request: Request) -> Response:
     with db_of(request).read() as s:
         cases = conflicts(s, set_name, me(request, s))
         record = s.get(Record, cases[0].record_id) if cases else None
-    return render(request, "conflicts.html", set_name=set_name, cases=cases, record=record)
+        st = get_set(s, set_name)
+        reasons = SetSettings.of(st).reasons if st.stage == "full_text" else []
+    return render(request, "conflicts.html", set_name=set_name, cases=cases, record=record, reasons=reasons)
 
 
 async def resolve_page(request: Request) -> Response:
@@ -310,7 +318,8 @@ async def resolve_page(request: Request) -> Response:
     def work() -> None:
         with db_of(request).transaction() as s:
             resolve(s, me(request, s), number(form, "record_id"), field(form, "decision") or "",
-                    note=field(form, "note"), set_name=set_name, override=field(form, "override"))
+                    note=field(form, "note"), reason=field(form, "reason"), set_name=set_name,
+                    override=field(form, "override"))
 
     await run_in_threadpool(work)
     return redirect(f"/sets/{quote(set_name)}/conflicts")
@@ -407,6 +416,7 @@ async def dedup_answer(request: Request) -> Response:
             if choice in ("y", "n"):
                 answer(s, number(form, "a"), number(form, "b"), choice == "y", by=name)
             if field(form, "rerun"):
+                manager(s, name, action="run dedup")
                 deduplicate(s)
 
     await run_in_threadpool(work)
