@@ -38,8 +38,10 @@ _hasher = PasswordHasher()
 class SignInFailed(NotAllowed):
     """Wrong name or password, or a locked account: the same answer for each, so names cannot be probed."""
 
-    def __init__(self, message: str = "wrong user name or password.") -> None:
-        super().__init__(message, action="sign in")
+    def __init__(self) -> None:
+        super().__init__(f"wrong user name or password, or the account is locked: {MAX_FAILURES} wrong passwords "
+                         f"lock it for {LOCK_SECONDS // 60} minutes (or until an admin sets a new password).",
+                         action="sign in")
 
 
 def set_password(session: Session, name: str, password: str, *, actor: str | None = None) -> None:
@@ -78,8 +80,8 @@ def sign_in(session: Session, name: str, password: str, *, kind: str = "session"
         _hasher.hash(password)  # the same work as a real check: timing does not tell which names exist
         raise SignInFailed()
     if user.locked_until is not None and user.locked_until > now:
-        raise SignInFailed(f"too many wrong passwords: {name} is locked until "
-                           f"{user.locked_until:%H:%M} UTC (or an admin sets a new password).")
+        _hasher.hash(password)  # locked: the same answer and work as a wrong name, so names cannot be probed
+        raise SignInFailed()
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
