@@ -10,8 +10,8 @@ import click
 from screening.cli.base import AppContext, echo, emit_json, group, pass_app
 from screening.cli.options import as_option, json_option
 from screening.dedup.core import RELATIONS
-from screening.dedup.service import group_of, link_records, pending_pairs, related_to, unlink_records
-from screening.review.merges import QueueChanges, answer, deduplicate, merge, split
+from screening.dedup.service import group_of, pending_pairs, related_to
+from screening.review.merges import QueueChanges, answer, deduplicate, link, merge, split, unlink
 from screening.storage.models import Record
 
 SIDE_FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "pub_type")
@@ -128,8 +128,9 @@ def link_cmd(app: AppContext, notice: int, article: int, relation: str, actor: s
         screening dedup link 812 455 --relation retraction --as ann
     """
     with app.db.transaction() as session:
-        link_records(session, notice, article, relation, by=actor, note=note)
+        changes = link(session, notice, article, relation, by=actor, note=note)
     echo(f"record {notice} is linked to {article} as its {relation}")
+    report_queue_changes(changes)
 
 
 @dedup.command("unlink")
@@ -146,8 +147,9 @@ def unlink_cmd(app: AppContext, a: int, b: int, actor: str, note: str | None) ->
         screening dedup unlink 812 455 --as ann
     """
     with app.db.transaction() as session:
-        unlink_records(session, a, b, by=actor, note=note)
+        changes = unlink(session, a, b, by=actor, note=note)
     echo(f"records {a} and {b} are no longer linked; later passes keep them unlinked")
+    report_queue_changes(changes)
 
 
 @dedup.command("split")

@@ -4,8 +4,9 @@ Dedup may merge a record after it was sampled or assigned (a later import brough
 or a person merged it by hand). The kept record then takes the removed one's place in every
 queue, unless someone has already decided the removed one: those decisions are kept where
 they are (the record is flagged by dedup) and the change is reported to the PI as a set event.
-The commands that deduplicate (``dedup``, ``dedup merge``, ``dedup split``, ``dedup review``)
-go through this module so that queues never hold a removed duplicate nobody has decided.
+The commands that deduplicate (``dedup``, ``dedup merge``, ``dedup split``, ``dedup review``,
+``dedup link``, ``dedup unlink``) go through this module so that queues never hold a removed
+duplicate nobody has decided.
 """
 
 from __future__ import annotations
@@ -100,6 +101,19 @@ def split(session: Session, record_id: int, *, by: str | None, note: str | None 
     """A person takes a record out of its group; the queues follow the regrouping."""
     n = service.split_record(session, record_id, by=by, note=note)
     return n, follow_merges(session)
+
+
+def link(session: Session, notice: int, article: int, relation: str, *, by: str | None,
+         note: str | None = None) -> QueueChanges:
+    """A person links two related records; the pass that stores the link may merge new records: queues follow."""
+    service.link_records(session, notice, article, relation, by=by, note=note)
+    return follow_merges(session)
+
+
+def unlink(session: Session, a: int, b: int, *, by: str | None, note: str | None = None) -> QueueChanges:
+    """A person says two records are not related; the pass that drops the link may merge new records too."""
+    service.unlink_records(session, a, b, by=by, note=note)
+    return follow_merges(session)
 
 
 def answer(session: Session, a: int, b: int, duplicates: bool, *, by: str | None) -> None:
