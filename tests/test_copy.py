@@ -65,8 +65,12 @@ def build_review(run: Cli) -> None:
     run("phase", SET, "single", "--as", "pat", "--force", "--reason", "copy test")
     run("rank", SET)
     run("fulltext", "start", SET, "--screeners", "alice", "--seed", "1", "--as", "pat")
-    first = json.loads(run("fulltext", "list", f"{SET} (full text)", "--json").stdout)[0]["record_id"]
-    run("fulltext", "report", f"{SET} (full text)", first, "not-retrieved", "--reason", "no library", "--as", "pat")
+    reports = json.loads(run("fulltext", "list", f"{SET} (full text)", "--json").stdout)
+    run("fulltext", "report", f"{SET} (full text)", reports[0]["record_id"], "not-retrieved", "--reason", "no library",
+        "--as", "pat")
+    pdf = Path(run.url.removeprefix("sqlite:///")).with_name("paper.pdf")
+    pdf.write_bytes(b"%PDF-1.4 a full text to carry along")
+    run("fulltext", "report", f"{SET} (full text)", reports[1]["record_id"], "retrieved", "--file", pdf, "--as", "pat")
     with Database(run.url).transaction() as s:  # a signed-in session of the web app
         sign_in(s, "pat", "a long enough password")
 
@@ -156,7 +160,13 @@ def test_cli_copy_then_the_copy_works(source_url: str, tmp_path: Path) -> None:
     out = json.loads(Cli(source_url)("copy", "--to", target_url, "--json").stdout)
     assert out["verified"] is True and out["target"] == target_url
     assert out["tables"]["decision"]["rows"] > 0 and len(out["tables"]["record"]["checksum"]) == 64
+    assert out["files"]["copied"] == 1 and out["files"]["missing"] == []
     copied = Cli(target_url)
+    reports = json.loads(copied("fulltext", "list", f"{SET} (full text)", "--json").stdout)
+    listed = [r for r in reports if r["file_sha256"]]
+    assert len(listed) == 1
+    sha = listed[0]["file_sha256"]
+    assert (tmp_path / "copy.db.files" / sha[:2] / sha).read_bytes() == b"%PDF-1.4 a full text to carry along"
     assert copied("status", SET, "--json").stdout == Cli(source_url)("status", SET, "--json").stdout  # same backend
     # the copy goes on as a review: new rows get new ids after the copied ones
     top = max(record_ids(copied("export", "--format", "csv", "--all").stdout))

@@ -10,6 +10,7 @@ import click
 
 from screening.cli.base import AppContext, command, emit_json, pass_app
 from screening.cli.options import json_option
+from screening.records.files import copy_store
 from screening.storage.copy import copy_database
 
 
@@ -25,6 +26,8 @@ def copy(app: AppContext, target_url: str, as_json: bool) -> None:
     Every table is copied with its ids (records, searches with their strategies, users, sets,
     samples, every decision and event), in one transaction on the target; then each table's
     row count and checksum are compared with the source's. Nothing is kept if anything fails.
+    Then the full texts the reports name are copied into the target's file store (beside a
+    SQLite file, or SCREENING_FILES); a file missing from the source's store is listed.
 
     \b
     Example:
@@ -41,14 +44,20 @@ def copy(app: AppContext, target_url: str, as_json: bool) -> None:
             bars[0].update(rows)
 
         report = copy_database(app.db, target_url, progress=progress)
+    with app.db.read() as s:
+        files = copy_store(s, app.db.url, target_url)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), "files": files.as_dict()})
         return
     width = max((len(name) for name in report.tables), default=5)
     for name, table in report.tables.items():
         click.echo(f"  {name:{width}} {table.rows:>9} rows  sha256 {table.checksum[:16]}")
     click.echo(f"copied {report.rows} rows in {len(report.tables)} tables from {report.source} to {report.target} "
                f"in {report.seconds} s; row counts and checksums match")
+    click.echo(f"full texts: {files.copied} file(s) copied to {files.root}, {files.present} already there")
+    if files.missing:
+        click.echo(f"warning: {len(files.missing)} file(s) named by reports are not in the source's store "
+                   f"({', '.join(sha[:12] for sha in files.missing[:5])}...): attach them again", err=True)
 
 
 COMMANDS = [copy]

@@ -13,11 +13,15 @@ import hashlib
 import os
 import shutil
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from screening.errors import InputFileError, NotFound, OutputFileError
+from screening.storage.models import ReportEvent
 
 
 def store_root(db_url: str) -> Path:
@@ -68,3 +72,38 @@ class FileStore:
         if not path.exists():
             raise NotFound("file", sha, f"the file {sha[:12]}... is not in the file store at {self.root}.")
         return path
+
+
+@dataclass
+class StoreCopy:
+    """What :func:`copy_store` did: files copied, already there, and named by an event but missing."""
+
+    root: str
+    copied: int
+    present: int
+    missing: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def copy_store(session: Session, source_url: str, target_url: str) -> StoreCopy:
+    """Copy every file the review's report events name into the store of the database at ``target_url``.
+
+    ``screening copy`` moves the tables; the files live beside a SQLite database (or where
+    ``SCREENING_FILES`` says), so a review moved to another database would otherwise lose its full
+    texts. Files already in the target store (the same content) are not copied again.
+    """
+    source, target = FileStore(store_root(source_url)), FileStore(store_root(target_url))
+    shas = sorted({sha for sha in session.scalars(select(ReportEvent.file_sha256).distinct()) if sha})
+    copied = present = 0
+    missing: list[str] = []
+    for sha in shas:
+        if target.path_of(sha).exists():
+            present += 1
+        elif not source.path_of(sha).exists():
+            missing.append(sha)
+        else:
+            target.put(source.path_of(sha))
+            copied += 1
+    return StoreCopy(str(target.root), copied, present, missing)
