@@ -88,12 +88,7 @@ def ranking_inputs(session: Session, set_name: str) -> RankingInputs:
     if y != {0, 1}:
         raise Conflict(f"set {set_name} needs at least one include and one exclude decided before ranking.",
                        reason="too_few_labels")
-    rows: dict[int, Any] = {}
-    text_columns = select(Record.id, Record.title, Record.abstract, Record.keywords)
-    for i in range(0, len(members), 10_000):  # bounded IN lists: SQLite and PostgreSQL cap bound parameters
-        rows.update((r.id, r) for r in session.execute(text_columns.where(Record.id.in_(members[i:i + 10_000]))))
-    texts = [record_text(rows[r].title, rows[r].abstract, rows[r].keywords) for r in members]
-    return RankingInputs(st.id, st.name, members, labels, texts)
+    return RankingInputs(st.id, st.name, members, labels, _texts_of(session, members))
 
 
 def compute_ranking(inputs: RankingInputs, *, model: str | None = None, seed: int = 0) -> Ranking:
@@ -204,7 +199,7 @@ def _texts_of(session: Session, record_ids: list[int]) -> list[str]:
     """Title, abstract and keywords of each record, in the order given (as the ranking reads them)."""
     rows: dict[int, Any] = {}
     text_columns = select(Record.id, Record.title, Record.abstract, Record.keywords)
-    for i in range(0, len(record_ids), 10_000):  # bounded IN lists
+    for i in range(0, len(record_ids), 10_000):  # bounded IN lists: SQLite and PostgreSQL cap bound parameters
         rows.update((r.id, r) for r in session.execute(text_columns.where(Record.id.in_(record_ids[i:i + 10_000]))))
     return [record_text(rows[r].title, rows[r].abstract, rows[r].keywords) for r in record_ids]
 

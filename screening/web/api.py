@@ -18,15 +18,9 @@ from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision
 from screening.review.queue import next_record
 from screening.review.status import set_status
-from screening.storage.db import Database
 from screening.storage.models import ScreeningSet
 from screening.team.auth import FAILURE_DELAY, SignInFailed
-from screening.web.security import attempt_sign_in, identify
-
-
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+from screening.web.security import attempt_sign_in, db_of, identify
 
 
 async def body(request: Request) -> dict[str, Any]:

@@ -8,11 +8,9 @@ trace: anything else is a bug, logged by the server, answered 500 with no detail
 
 from __future__ import annotations
 
-import html
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from screening.errors import (
     Conflict,
@@ -67,7 +65,3 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
         return Response(status_code=exc.status_code, headers=exc.headers)
     return answer(request, exc.status_code, str(exc.detail))
 
-
-def fragment_error(message: str, status: int) -> HTMLResponse:
-    """An htmx answer that shows the message where the request came from."""
-    return HTMLResponse(f'<p class="error" role="alert">{html.escape(message)}</p>', status_code=status)

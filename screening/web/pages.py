@@ -46,19 +46,13 @@ from screening.review.phase import move_to_single
 from screening.review.queue import next_record
 from screening.review.ratings import agreement_by
 from screening.review.sets import SetSettings, get_set, set_settings, summarise_sets
-from screening.storage.db import Database
 from screening.storage.models import Record
 from screening.team.auth import FAILURE_DELAY, SignInFailed, set_password, sign_out
 from screening.team.users import MANAGERS, add_user, list_users, manager
 from screening.web.render import render
-from screening.web.security import LOGIN_COOKIE, SESSION_COOKIE, attempt_sign_in, identify, new_login_secret
+from screening.web.security import LOGIN_COOKIE, SESSION_COOKIE, attempt_sign_in, db_of, identify, new_login_secret
 
 MAX_UPLOAD_BYTES = 512 << 20  # a database export of half a gigabyte is already unusual
-
-
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def me(request: Request, session: Any) -> str:

@@ -18,6 +18,12 @@ CSRF_HEADER = "x-csrf-token"
 SAFE = ("GET", "HEAD", "OPTIONS")
 
 
+def db_of(request: Request) -> Database:
+    """The app's database (set by ``create_app``)."""
+    db: Database = request.app.state.db
+    return db
+
+
 def bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
