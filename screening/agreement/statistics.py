@@ -9,6 +9,9 @@ AC1 with its variance as irrCAC's ``gwet.ac1.raw`` computes it (Gwet 2008), and 
 when raters per item vary (irrCAC's ``fleiss.kappa.raw`` generalisation).
 
 Undefined values are ``None`` with the reason in ``undefined``; never NaN, never an exception.
+
+scipy, statsmodels and krippendorff are imported in the functions that use them: together they
+take over a second to load, and every command that shows a status imports this module.
 """
 
 from __future__ import annotations

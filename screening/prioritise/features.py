@@ -21,8 +21,10 @@ a command that does not rank should not pay for it.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
+import threading
 from array import array
 from collections import defaultdict
 from collections.abc import Sequence
@@ -100,9 +102,6 @@ def _tokenize_all(texts: Sequence[str]) -> list[tuple[list[str], bytes, bytes]]:
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or sum(map(len, texts)) < PARALLEL_MIN_CHARS:
         return [_tokenize(texts)]
-    import multiprocessing
-    import threading
-
     # fork: a worker starts in milliseconds with the texts in its memory (a spawned one would import
     # the command line and be sent the texts). Forking a process that runs other threads (the web
     # app) can deadlock the child, so there the words are read in this process.

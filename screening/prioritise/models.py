@@ -4,6 +4,9 @@ Class balance follows ASReview's "balanced" sample weights: whatever the counts,
 together weigh ``ratio`` times the excludes together, and the weights sum to the number of
 training records (so the SVM's C means the same at 2 and at 2,000 decisions). Includes are rare
 and a missed include costs most, so the classifier must not learn "exclude everything".
+
+scikit-learn is imported by the factories that use it, not at module import: it takes most of a
+second to load, and commands that only list the models' names should not pay for it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.sparse import csr_matrix, issparse
 
 from screening.errors import InvalidValue
 
@@ -120,8 +124,6 @@ def _direct_fit(est: Any, X: Any, y: np.ndarray, w: np.ndarray) -> Linear | None
     records trained on, not with the pool. Naive Bayes' score is its log odds, log P(include|x) -
     log P(exclude|x): one product with the difference of the classes' word log probabilities.
     """
-    from scipy.sparse import csr_matrix, issparse
-
     if not issparse(X) or X.format != "csr" or set(np.unique(y)) != {0, 1}:
         return None
     p = est.get_params()

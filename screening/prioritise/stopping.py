@@ -9,6 +9,9 @@ in priority order finds relevant records faster than random sampling would.
 
 The heuristic ("N excludes in a row") is shown beside it because teams use it; it has no
 guarantee.
+
+scipy.stats is imported where it is used: it takes a third of a second to load, and the web app's
+pages and most commands import this module without testing anything.
 """
 
 from __future__ import annotations

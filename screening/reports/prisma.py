@@ -806,7 +806,8 @@ def prisma_diagram(counts: dict[str, Any]) -> Diagram:
 def diagram_png(d: Diagram, dpi: int = 150) -> bytes:
     """The same diagram drawn with matplotlib (patches and texts, not a rasterised SVG), as PNG bytes.
 
-    One unit of the layout is one point, so the font sizes and positions are those of the SVG."""
+    One unit of the layout is one point, so the font sizes and positions are those of the SVG.
+    matplotlib is imported here, not with the module: only the PNG needs it (half a second to load)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
