@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import make_records, pairs_of, small_review
 from screening.errors import NotAllowed
@@ -19,7 +19,7 @@ from screening.review.phase import move_to_single
 from screening.review.queue import queue
 from screening.review.sampling import draw_sample
 from screening.review.sets import add_hand_record, create_set
-from screening.storage.models import Assignment, Batch, Decision
+from screening.storage.models import Assignment, Batch, Decision, User
 from screening.team.users import add_user
 
 TABLE3 = [  # set, records from searches, added by hand, share, published n, pairs
@@ -181,7 +181,14 @@ def test_only_a_pi_lists_and_resolves_conflicts_and_finals_sit_beside_originals(
     assert {d["user"]: d["decision"] for d in items[0]["decisions"]} == {first: "include", second: "maybe"}
     run("resolve", "--as", "pat", rid, "include", "--note", "meets criteria")
     assert json.loads(run("conflicts", "access", "--as", "pat", "--json").stdout) == []
-    with db.transaction() as s:
+    with db.transaction() as s:  # the batch is still open: a final decision would tell each screener the other's
+        assert rid not in final_decisions(s)
+        batch = s.scalar(select(Assignment.batch_id).where(Assignment.record_id == rid, Assignment.phase == "test"))
+        rest = set(s.scalars(select(Assignment.record_id).where(Assignment.batch_id == batch))) - {rid}
+        for other in rest:
+            for user in (first, second):
+                record_decision(s, user, other, "exclude")
+    with db.transaction() as s:  # finished and agreed elsewhere: the batch is reconciled
         assert final_decisions(s)[rid] == "include"
         kinds = Counter((d.kind, d.decision) for d in s.scalars(select(Decision).where(Decision.record_id == rid)))
     assert kinds == Counter({("screen", "include"): 1, ("screen", "maybe"): 1, ("adjudicate", "include"): 1})
@@ -260,6 +267,19 @@ def test_screen_in_the_terminal_records_decisions_with_reason_and_undo(db, run) 
     with db.transaction() as s:
         ds = [(d.decision, d.reason) for d in s.scalars(select(Decision).order_by(Decision.id))]
     assert ds == [("include", None), ("exclude", "not primary care"), ("retract", ds[2][1]), ("maybe", None)]
+
+
+def test_screen_without_a_set_works_through_every_set_with_records_left(db, run) -> None:
+    small_review(db)
+    _, first, _ = pair_record(db)
+    with db.read() as s:
+        mine = s.scalar(select(func.count()).select_from(Assignment).join(User, User.id == Assignment.user_id)
+                        .where(User.name == first))
+    out = run("screen", "--as", first, input="i\n" * mine).stdout
+    assert f"nothing left to screen for {first}; {mine} decision(s) this session" in out
+    assert "batch 1, 0/" in out and f"{mine - 1}/{mine} of your records done" in out
+    out = run("screen", "--as", first, input="q\n").stdout
+    assert f"nothing left to screen for {first}; 0 decision(s)" in out
 
 
 def test_decisions_import_is_all_or_nothing(db, run, tmp_path: Path) -> None:

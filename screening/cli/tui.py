@@ -16,10 +16,9 @@ from screening.cli.base import AppContext, command, echo, pass_app, secho
 from screening.cli.options import as_option, set_option
 from screening.dedup.service import Related
 from screening.prioritise.background import Retrainer
-from screening.prioritise.service import screening_queue
 from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision, retract_last
-from screening.review.queue import progress_of
+from screening.review.queue import next_record, sets_to_screen
 from screening.review.sets import get_set
 from screening.storage.models import Record
 
@@ -85,38 +84,56 @@ def screen(app: AppContext, actor: str, set_name: str | None) -> None:
 
 
 def _screen(app: AppContext, actor: str, set_name: str | None, retrainer: Retrainer) -> None:
-    if set_name:
-        retrainer.poke(set_name)  # a ranking due since the last session
+    """Each set in turn (or only ``set_name``), a record at a time: each one an index seek
+    (:func:`next_record`), so a screener with thousands of records waits for none of them."""
+    with app.db.read() as s:
+        names = [set_name] if set_name else sets_to_screen(s, actor)
+    decided = 0
+    skipped: set[int] = set()
+    left = 0
+    for name in names:
+        retrainer.poke(name)  # a ranking due since the last session (single phase only)
+        done, remaining, quit_ = _screen_set(app, actor, name, retrainer, skipped)
+        decided += done
+        if quit_:
+            echo(f"{decided} decision(s) this session; the rest waits in your queue.")
+            return
+        left += remaining
+    where = f" in {set_name}" if set_name else ""
+    if left:
+        echo(f"\nno more records this session: the {left} you skipped remain in your queue{where}; "
+             f"{decided} decision(s) this session.")
+    else:
+        echo(f"\nnothing left to screen for {actor}{where}; {decided} decision(s) this session.")
+
+
+def _screen_set(app: AppContext, actor: str, set_name: str, retrainer: Retrainer, skipped: set[int]
+                ) -> tuple[int, int, bool]:
+    """Screen one set until nothing is left but skipped records, or the screener quits: the decisions
+    made, the records left, and whether they quit."""
     decided = 0
     reason = note = None
-    skipped: set[int] = set()
+    with app.db.read() as s:
+        criteria = get_set(s, set_name).criteria
     while True:
-        everything = screening_queue(app.db, actor, set_name=set_name, include_done=True)
-        todo = [it for it in everything if it.my_decision is None and it.record_id not in skipped]
-        if not todo:
-            left = sum(it.my_decision is None for it in everything)
-            where = f" in {set_name}" if set_name else ""
-            if left:
-                echo(f"\nno more records this session: the {left} you skipped remain in your queue{where}; "
-                     f"{decided} decision(s) this session.")
-            else:
-                echo(f"\nnothing left to screen for {actor}{where}; {decided} decision(s) this session.")
-            return
-        item = todo[0]
         with app.db.read() as s:
-            criteria = get_set(s, item.set).criteria
+            nxt = next_record(s, actor, set_name, skip=skipped)
+        item = nxt.item
+        if item is None:
+            return decided, nxt.total - nxt.done, False
+        where = f"batch {item.batch}" if item.batch is not None else "single screening"
         show_record(item.title, item.authors, item.year, item.journal, item.abstract, item.keywords, criteria,
-                    f"{item.set}: {progress_of(everything, item).describe()}", item.related)
+                    f"{set_name}: {where}, {nxt.done}/{nxt.total} of your records done", item.related)
         while True:
             key = read_key(KEYS + " > ")
             if key in ("i", "e", "m"):
                 decision = {"i": "include", "e": "exclude", "m": "maybe"}[key]
                 with app.db.transaction() as s:
                     d = record_decision(s, actor, item.record_id, decision, reason=reason, note=note,
-                                        set_name=item.set)
+                                        set_name=set_name)
                     single = d.phase == "single"
                 if single:
-                    retrainer.poke(item.set)
+                    retrainer.poke(set_name)
                 decided += 1
                 reason = note = None
                 break
@@ -137,8 +154,7 @@ def _screen(app: AppContext, actor: str, set_name: str | None, retrainer: Retrai
                 reason = note = None
                 break
             elif key == "q":
-                echo(f"{decided} decision(s) this session; the rest waits in your queue.")
-                return
+                return decided, nxt.total - nxt.done, True
             else:
                 echo("unknown key")
 

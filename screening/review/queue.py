@@ -7,6 +7,7 @@ enough decisions arrived is the prioritisation layer's business
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -140,15 +141,19 @@ _NEXT_SINGLE = (_PICK.where(*_MINE, Assignment.done.is_(False), Assignment.phase
                 .order_by(Assignment.priority.desc(), Assignment.position).limit(1))
 
 
-def next_record(session: Session, user_name: str, set_name: str) -> NextRecord:
+def next_record(session: Session, user_name: str, set_name: str, *, skip: Collection[int] = ()) -> NextRecord:
     """The screener's next undecided record: the first of their test batches in order (test phase),
     or the likeliest include by the latest ranking (single phase). One index seek
-    (``ix_assignment_next_*``) whatever the length of the queue, and only the columns shown."""
+    (``ix_assignment_next_*``) whatever the length of the queue, and only the columns shown.
+    ``skip``: records the screener put aside this session (the terminal's [s]kip)."""
     user = get_user(session, user_name)
     st = get_set(session, set_name)
     mine = {"user_id": user.id, "set_id": st.id}
     total, done = session.execute(_PROGRESS, mine).one()
-    row = session.execute(_NEXT_TEST if st.phase == "test" else _NEXT_SINGLE, mine).first()
+    stmt = _NEXT_TEST if st.phase == "test" else _NEXT_SINGLE
+    if skip:
+        stmt = stmt.where(Assignment.record_id.not_in(list(skip)))
+    row = session.execute(stmt, mine).first()
     if row is None:
         return NextRecord(None, int(done), int(total))
     item = QueueItem(row.record_id, row.title, row.abstract, list(row.authors or []), row.year, row.journal,
@@ -156,3 +161,11 @@ def next_record(session: Session, user_name: str, set_name: str) -> NextRecord:
                      row.priority if row.phase == "single" and row.priority else None, None,
                      related_to(session, [row.record_id]).get(row.record_id, []))
     return NextRecord(item, int(done), int(total))
+
+
+def sets_to_screen(session: Session, user_name: str) -> list[str]:
+    """The sets in which the user has records left to screen, oldest set first."""
+    user = get_user(session, user_name)
+    return list(session.scalars(select(ScreeningSet.name).where(ScreeningSet.id.in_(
+        select(Assignment.set_id).where(Assignment.user_id == user.id, Assignment.done.is_(False))))
+        .order_by(ScreeningSet.id)))
