@@ -14,7 +14,7 @@ from conftest import make_records, pairs_of, small_review
 from screening.errors import NotAllowed
 from screening.reports.table3 import render_table3, table3
 from screening.review.conflicts import conflicts, final_decisions, resolve
-from screening.review.decisions import history, record_decision
+from screening.review.decisions import history, record_decision, retract_last
 from screening.review.phase import move_to_single
 from screening.review.queue import queue
 from screening.review.sampling import draw_sample
@@ -314,3 +314,21 @@ def test_extending_the_sample_is_one_recorded_command(db, run) -> None:
         test = [rid for (rid,) in s.execute(select(Assignment.record_id).where(Assignment.phase == "test"))]
     assert [x.seed for x in samples] == [7, 9] and samples[1].params["extends"] is True
     assert len(set(test)) == 35 and len(test) == 70  # no record drawn twice, two screeners each
+
+
+def test_undo_reads_decisions_a_page_at_a_time_in_the_same_order(db) -> None:
+    from screening.review.decisions import _newest_first
+
+    small_review(db)
+    _, first, _ = pair_record(db)
+    with db.transaction() as s:
+        rids = list(s.scalars(select(Assignment.record_id).join(User, User.id == Assignment.user_id)
+                              .where(User.name == first).order_by(Assignment.record_id)))[:7]
+        for rid in rids:
+            record_decision(s, first, rid, "include")
+        retract_last(s, first)
+        stmt = select(Decision).order_by(Decision.id.desc())
+        everything = [d.id for d in s.scalars(stmt)]
+        assert len(everything) == 8
+        for page in (1, 3, 8, 100):
+            assert [d.id for d in _newest_first(s, stmt, page=page)] == everything

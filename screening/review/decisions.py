@@ -6,11 +6,12 @@ A change of mind is a new event and an undo a ``retract`` event; no row is ever 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from screening.errors import Ambiguous, Conflict, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
@@ -90,7 +91,7 @@ def retract_last(session: Session, user_name: str, *, set_name: str | None = Non
     if set_name:
         stmt = stmt.where(Decision.set_id == get_set(session, set_name).id)
     withdrawn: set[tuple[int, int]] = set()
-    for d in session.scalars(stmt):
+    for d in _newest_first(session, stmt):
         key = (d.set_id, d.record_id)
         if d.decision == "retract":
             withdrawn.add(key)
@@ -108,6 +109,18 @@ def retract_last(session: Session, user_name: str, *, set_name: str | None = Non
         session.flush()
         return d
     return None
+
+
+def _newest_first(session: Session, stmt: Select[Any], page: int = 100) -> Iterator[Decision]:
+    """``stmt``'s decisions (ordered by id, newest first) a page at a time: undo needs the latest few,
+    not the thousands a screener made before them."""
+    before: int | None = None
+    while True:
+        rows = list(session.scalars((stmt if before is None else stmt.where(Decision.id < before)).limit(page)))
+        yield from rows
+        if len(rows) < page:
+            return
+        before = rows[-1].id
 
 
 DECISION_COLUMNS = ("record_id", "user", "decision")  # required; reason, note and set are optional
