@@ -332,3 +332,20 @@ def test_undo_reads_decisions_a_page_at_a_time_in_the_same_order(db) -> None:
         assert len(everything) == 8
         for page in (1, 3, 8, 100):
             assert [d.id for d in _newest_first(s, stmt, page=page)] == everything
+
+
+def test_one_records_conflict_is_the_same_as_in_the_whole_list(db) -> None:
+    """resolve() asks about one record without scanning the set: the answer matches the full list."""
+    from screening.review.conflicts import conflicts
+
+    small_review(db)
+    rid, first, second = pair_record(db)
+    with db.transaction() as s:
+        record_decision(s, first, rid, "include")
+        record_decision(s, second, rid, "exclude")
+    with db.read() as s:
+        everything = conflicts(s, "access", "pat")
+        assert [c.record_id for c in everything] == [rid]
+        assert conflicts(s, "access", "pat", record_id=rid) == everything
+        others = s.scalars(select(Assignment.record_id).where(Assignment.record_id != rid)).all()
+        assert all(conflicts(s, "access", "pat", record_id=o) == [] for o in set(others))

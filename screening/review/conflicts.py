@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from screening.errors import Ambiguous, Conflict, InvalidValue, NotFound
-from screening.review.blinding import Disclosure, batch_states, disclosure
+from screening.review.blinding import BatchState, Disclosure, batch_states, disclosure
 from screening.review.events import FINAL, adjudications, current
 from screening.review.sets import check_exclusion_reason, get_set
 from screening.storage.limits import check_int64
@@ -46,22 +46,37 @@ class ConflictCase:
         return asdict(self)
 
 
-def conflicts(session: Session, set_name: str, pi_name: str) -> list[ConflictCase]:
-    """Records a PI must decide: disagreements and maybes of the test phase, maybes of the single phase."""
+def conflicts(session: Session, set_name: str, pi_name: str, *, record_id: int | None = None
+              ) -> list[ConflictCase]:
+    """Records a PI must decide: disagreements and maybes of the test phase, maybes of the single phase.
+
+    With ``record_id``, only that record's case if it is one (reading its batch alone: resolving
+    one record must not scan a 100,000-record set)."""
     pi = get_user(session, pi_name)
     require_role(pi, "pi", action="list or resolve conflicts")
     st = get_set(session, set_name)
-    cur = current(session, st.id)
-    adj = adjudications(session, st.id)
+    only = [record_id] if record_id is not None else None
+    cur = current(session, st.id, records=only)
+    adj = adjudications(session, st.id, records=only)
     users = {u.id: u.name for u in session.scalars(select(User))}
     out: list[ConflictCase] = []
-    for s in batch_states(session, st.id):
+    states: list[BatchState] = []
+    if record_id is None:
+        states = batch_states(session, st.id)
+    elif (batch_id := session.scalar(select(Assignment.batch_id).where(
+            Assignment.set_id == st.id, Assignment.record_id == record_id, Assignment.phase == "test").limit(1))):
+        states = batch_states(session, st.id, batch_id=batch_id)
+    for s in states:
         if disclosure(pi, s) is Disclosure.NONE:
             continue  # a PI screening this batch must not see the partner's decisions before both finish
         for rid in s.conflicts:
-            out.append(ConflictCase(rid, s.number, "test", [ShownDecision.of(cur[(rid, u)], users) for u in s.users]))
+            if record_id is None or rid == record_id:
+                out.append(ConflictCase(rid, s.number, "test",
+                                        [ShownDecision.of(cur[(rid, u)], users) for u in s.users]))
     single = select(Assignment.record_id, Assignment.user_id).where(Assignment.set_id == st.id,
                                                                     Assignment.phase == "single")
+    if record_id is not None:
+        single = single.where(Assignment.record_id == record_id)
     for rid, uid in session.execute(single):
         d = cur.get((rid, uid))
         if d is not None and d.decision == "maybe" and rid not in adj:
@@ -123,7 +138,7 @@ def _waits_for_pi(session: Session, set_id: int, record_id: int, pi_name: str) -
     st = session.get_one(ScreeningSet, set_id)
     if record_id in adjudications(session, set_id):
         return True  # the PI revisits their own decision on a conflict
-    if any(c.record_id == record_id for c in conflicts(session, st.name, pi_name)):
+    if conflicts(session, st.name, pi_name, record_id=record_id):
         return True
     rec = session.get(Record, record_id)
     return rec is not None and rec.dedup_flag is not None
