@@ -266,7 +266,7 @@ def agreement_plot(request: Request) -> Response:
 def recall_plot(request: Request) -> Response:
     set_name = request.path_params["name"]
     with db_of(request).read() as s:
-        set_dashboard(s, set_name, me(request, s))  # the same right to look as the dashboard
+        manager(s, me(request, s), action="see a set's dashboard")  # the dashboard's right to look
         est, ordered = progress(s, set_name)
     return Response(progress_png(ordered, est.total, est), media_type="image/png")
 
