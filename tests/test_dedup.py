@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from screening.dedup.core import DedupRecord, find_duplicates, judge_pair
+from screening.dedup.service import run_dedup
+from screening.storage.db import Database
 
 
 def rec(i: int, title: str, authors: list[str] | None = None, year: int | None = 2015, journal: str = "Lancet",
@@ -430,6 +433,19 @@ def test_incremental_split_merge_and_rerun(run, tmp_path: Path) -> None:
     assert same_group(rows, "e2", "m2")
     assert len([r for r in rows.values() if not r["duplicate_of"]]) == 3
     assert "MEDLINE" in run("export", "--format", "csv").stdout
+    # a pass that changes nothing writes no record
+    written: list[int] = []
+    database = Database(run.url)
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("UPDATE RECORD"):
+            written.append(len(parameters) if executemany else 1)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    with database.transaction() as s:
+        run_dedup(s)
+    database.dispose()
+    assert written == [] and export(run) == rows
 
 
 def test_duplicate_found_after_screening_is_flagged_and_keeps_decisions(run, db, tmp_path: Path) -> None:

@@ -140,8 +140,11 @@ def run_dedup(session: Session, *, progress: Callable[[int], None] | None = None
             if rid in new_parent and rid not in explain:
                 explain[rid] = (link.rule, dict(link.scores))
 
-    current = dict(session.execute(select(Record.id, Record.duplicate_of).where(
-        Record.duplicate_of.is_not(None))).all())
+    # what each duplicate holds now: only the rows whose parent, rule, scores or flag change are written
+    # (a pass over 100,000 records would otherwise rewrite every duplicate each time)
+    current = {r.id: {"parent": r.duplicate_of, "rule": r.dedup_rule, "scores": r.dedup_scores, "flag": r.dedup_flag}
+               for r in session.execute(select(Record.id, Record.duplicate_of, Record.dedup_rule, Record.dedup_scores,
+                                               Record.dedup_flag).where(Record.duplicate_of.is_not(None)))}
     changes = []
     flagged = 0
     for rid in set(current) | set(new_parent):
@@ -149,9 +152,9 @@ def run_dedup(session: Session, *, progress: Callable[[int], None] | None = None
         rule, scores = explain.get(rid, ("manual" if parent else None, {}))
         flag = FLAG_AFTER_SCREENING if parent is not None and rid in locked else None
         flagged += flag is not None
-        if current.get(rid) != parent or parent is not None:
-            changes.append({"rid": rid, "parent": parent, "rule": rule if parent else None,
-                            "scores": scores if parent else None, "flag": flag})
+        row = {"parent": parent, "rule": rule if parent else None, "scores": scores if parent else None, "flag": flag}
+        if current.get(rid) != row:
+            changes.append({"rid": rid, **row})
     if changes:
         stmt = (update(Record).where(Record.id == bindparam("rid"))
                 .values(duplicate_of=bindparam("parent"), dedup_rule=bindparam("rule"),
