@@ -46,6 +46,10 @@ def test_the_includes_move_to_a_full_text_stage_screened_in_pairs(db: Database, 
     # retrieval: a PDF stored by content, a report not retrieved needs why
     pdf = tmp_path / "paper.pdf"
     pdf.write_bytes(b"%PDF-1.4 a full text")
+    notes = tmp_path / "notes.docx"
+    notes.write_bytes(b"PK\x03\x04 a word file")
+    r = run("fulltext", "report", ft, includes[0], "retrieved", "--file", notes, "--as", "alice", ok=False)
+    assert r.exit_code == 1 and "notes.docx" in r.output and "is not a PDF" in r.output
     run("fulltext", "report", ft, includes[0], "retrieved", "--file", pdf, "--as", "alice")
     r = run("fulltext", "report", ft, includes[1], "not-retrieved", "--as", "alice", ok=False)
     assert r.exit_code == 1 and "--reason" in r.output

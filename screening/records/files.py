@@ -24,6 +24,10 @@ from screening.errors import InputFileError, NotFound, OutputFileError
 from screening.storage.models import ReportEvent
 
 
+PDF_MAGIC = b"%PDF-"
+PDF_HEADER_WITHIN = 1024  # readers accept the header anywhere in the first kilobyte (PDF 1.7, annex H)
+
+
 def store_root(db_url: str) -> Path:
     """Where a review's files live: ``$SCREENING_FILES``, else beside its SQLite file, else in the user's data."""
     if os.environ.get("SCREENING_FILES"):
@@ -41,11 +45,16 @@ class FileStore:
         self.root = Path(root)
 
     def put(self, path: str | Path) -> str:
-        """Copy a file in (once per content); returns its SHA-256."""
+        """Copy a PDF in (once per content); returns its SHA-256."""
         source = Path(path)
         try:
             digest = hashlib.sha256()
             with open(source, "rb") as fh:
+                head = fh.read(PDF_HEADER_WITHIN)
+                if PDF_MAGIC not in head:
+                    raise InputFileError(str(source), "is not a PDF: a report's full text is stored as its PDF "
+                                         "(save or print the article as PDF and attach that).")
+                digest.update(head)
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(block)
         except OSError as exc:

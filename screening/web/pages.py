@@ -196,7 +196,7 @@ async def report_post(request: Request) -> Response:
     await run_in_threadpool(allowed)
     if isinstance(upload, UploadFile) and upload.filename:
         with tempfile.TemporaryDirectory(prefix="screening-upload-") as folder:
-            path = Path(folder) / "report"
+            path = Path(folder) / (Path(upload.filename).name or "report")  # an error names the user's file
             path.write_bytes(await upload.read())
             sha = FileStore(store_root(db_of(request).url)).put(path)
         name = Path(upload.filename).name
