@@ -83,7 +83,7 @@ bench: bench-import bench-dedup bench-rank bench-concurrency bench-web ## all be
 bench-import: install ## import a generated 100,000-record RIS file: records/s and peak memory
 	$(BIN)/python bench/bench_import.py
 
-bench-dedup: install ## every labelled set in ../shared/data/dedup through import, dedup, export
+bench-dedup: install ## every labelled set in ../shared/data/dedup through import, dedup, export; 80,000 records at once
 	$(BIN)/python bench/bench_dedup.py
 
 bench-concurrency: dev ## N screeners deciding at once on SQLite and PostgreSQL, an import beside them
