@@ -277,7 +277,7 @@ def test_screen_without_a_set_works_through_every_set_with_records_left(db, run)
                         .where(User.name == first))
     out = run("screen", "--as", first, input="i\n" * mine).stdout
     assert f"nothing left to screen for {first}; {mine} decision(s) this session" in out
-    assert "batch 1, 0/" in out and f"{mine - 1}/{mine} of your records done" in out
+    assert "batch 1 (1 of your " in out and "0/5 done" in out and "4/5 done" in out
     out = run("screen", "--as", first, input="q\n").stdout
     assert f"nothing left to screen for {first}; 0 decision(s)" in out
 

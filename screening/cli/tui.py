@@ -18,7 +18,7 @@ from screening.dedup.service import Related
 from screening.prioritise.background import Retrainer
 from screening.review.conflicts import conflicts, resolve
 from screening.review.decisions import record_decision, retract_last
-from screening.review.queue import next_record, sets_to_screen
+from screening.review.queue import batch_progress, next_record, sets_to_screen
 from screening.review.sets import get_set
 from screening.storage.models import Record
 
@@ -118,12 +118,12 @@ def _screen_set(app: AppContext, actor: str, set_name: str, retrainer: Retrainer
     while True:
         with app.db.read() as s:
             nxt = next_record(s, actor, set_name, skip=skipped)
-        item = nxt.item
-        if item is None:
-            return decided, nxt.total - nxt.done, False
-        where = f"batch {item.batch}" if item.batch is not None else "single screening"
+            item = nxt.item
+            if item is None:
+                return decided, nxt.total - nxt.done, False
+            where = batch_progress(s, actor, set_name, item.batch).describe()
         show_record(item.title, item.authors, item.year, item.journal, item.abstract, item.keywords, criteria,
-                    f"{set_name}: {where}, {nxt.done}/{nxt.total} of your records done", item.related)
+                    f"{set_name}: {where}", item.related)
         while True:
             key = read_key(KEYS + " > ")
             if key in ("i", "e", "m"):

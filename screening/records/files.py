@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from screening.errors import InputFileError, NotFound, OutputFileError
 from screening.storage.models import ReportEvent
 
-
 PDF_MAGIC = b"%PDF-"
 PDF_HEADER_WITHIN = 1024  # readers accept the header anywhere in the first kilobyte (PDF 1.7, annex H)
 

@@ -106,14 +106,22 @@ class QueueProgress:
         return f"batch {self.batch} ({self.batch_index} of your {self.batches} batches), {self.done}/{self.total} done"
 
 
-def progress_of(everything: list[QueueItem], item: QueueItem) -> QueueProgress:
-    """Progress of ``item``'s batch (or single phase) within a queue listed with ``include_done``."""
-    same_set = [it for it in everything if it.set == item.set]
-    numbers = sorted({it.batch for it in same_set if it.batch is not None})
-    part = [it for it in same_set if it.batch == item.batch]
-    done = sum(it.my_decision is not None for it in part)
-    index = numbers.index(item.batch) + 1 if item.batch is not None else None
-    return QueueProgress(item.set, item.batch, index, len(numbers), done, len(part), numbers)
+def batch_progress(session: Session, user_name: str, set_name: str, batch: int | None) -> QueueProgress:
+    """How far the user is in test batch ``batch`` of a set (or in its single phase, ``None``): a count
+    over their assignments there, so the terminal shows it beside each record at no cost."""
+    user = get_user(session, user_name)
+    st = get_set(session, set_name)
+    mine = (Assignment.user_id == user.id, Assignment.set_id == st.id)
+    numbers = sorted(session.scalars(select(Batch.number).join(Assignment, Assignment.batch_id == Batch.id)
+                                     .where(*mine).distinct()))
+    part = select(func.count(), func.coalesce(func.sum(case((Assignment.done, 1), else_=0)), 0)).where(*mine)
+    if batch is None:
+        part = part.where(Assignment.phase == "single")
+    else:
+        part = part.join(Batch, Batch.id == Assignment.batch_id).where(Batch.number == batch)
+    total, done = session.execute(part).one()
+    index = numbers.index(batch) + 1 if batch in numbers else None
+    return QueueProgress(st.name, batch, index, len(numbers), int(done), int(total), numbers)
 
 
 @dataclass
