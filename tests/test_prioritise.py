@@ -129,7 +129,7 @@ def test_rank_stores_scores_and_never_reorders_test_batches(db, run) -> None:
         assert [q.record_id for q in queue(s, "a", set_name="s")] == before[10:]  # test order untouched
         run_row = s.scalar(select(ModelRun))
         assert run_row.seed == 0 and s.query(RecordScore).count() == 50
-        assert run_row.params["svm"]["C"] == 0.11 and run_row.params["nb"]["balance_ratio"] == 1.2
+        assert run_row.params["svm"]["C"] == 0.3 and run_row.params["nb"]["balance_ratio"] == 1.2
     progress = json.loads(run("progress", "s", "--json").stdout)
     assert progress["screened"] == 10 and progress["total"] == 60
     with db.transaction() as s:  # the move to single screening waits for every test batch to be finished
