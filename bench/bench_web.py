@@ -446,10 +446,14 @@ def run(backend: str, url: str, set_name: str, workers: int, names: list[str], s
         print(f"  error: {e}")
     if reserved_after_refusal:
         print(f"  {reserved_after_refusal} records served again after a refused decision")
-    text = log.read_text(errors="replace")
-    bad = [ln for ln in text.splitlines() if any(w in ln for w in ("Traceback", "ERROR", "Exception", "locked"))]
+    lines = log.read_text(errors="replace").splitlines()
+    bad = [i for i, ln in enumerate(lines) if any(w in ln for w in ("Traceback", "ERROR", "Exception", "locked"))]
     if bad:
-        print(f"  server log ({log.name}): {len(bad)} error lines, e.g. " + " | ".join(bad[:3])[:600])
+        # what was raised: the first unindented line after each traceback (its exception and message)
+        raised = [next((ln for ln in lines[i + 1:] if ln and not ln.startswith((" ", "Traceback"))), "")
+                  for i in bad if lines[i].startswith("Traceback")]
+        print(f"  server log ({log.name}): {len(bad)} error lines: " + " | ".join(
+            raised[:3] or [lines[i] for i in bad[:3]])[:600])
     return ok
 
 
