@@ -124,3 +124,37 @@ def test_screening_in_the_terminal_retrains_beside_the_screener(db: Database, ru
         runs = list(s.scalars(select(ModelRun)))
         assert len(runs) == 1 and runs[0].n_labelled >= 4  # the sample's decisions and the singles
         assert next_record(s, "b", "s").item.score is not None  # the queue follows the new ranking
+
+
+def test_the_next_record_never_waits_for_a_retrain(db: Database, monkeypatch) -> None:
+    """While a retrain computes (held here until released), a screener's next record is served at once,
+    in the last stored ranking; the new ranking arrives whole afterwards."""
+    from screening.prioritise import background
+
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    release, started = threading.Event(), threading.Event()
+    real = background.compute_ranking
+
+    def slow(inputs, **kwargs):
+        started.set()
+        assert release.wait(timeout=60)
+        return real(inputs, **kwargs)
+
+    monkeypatch.setattr(background, "compute_ranking", slow)
+    retrainer = Retrainer(db, min_seconds=0)
+    job = retrainer.poke("s")
+    assert job is not None and started.wait(timeout=60)
+    t0 = time.monotonic()
+    with db.read() as s:
+        served = next_record(s, "a", "s").item
+    assert time.monotonic() - t0 < 1.0 and served is not None and served.score is None  # no ranking stored yet
+    with db.transaction() as s:  # a decision is not held up either
+        record_decision(s, "a", served.record_id, "exclude")
+    assert time.monotonic() - t0 < 2.0
+    release.set()
+    job.result(timeout=60)
+    retrainer.close()
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 1
+        assert next_record(s, "a", "s").item.score is not None
