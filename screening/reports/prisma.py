@@ -565,6 +565,24 @@ def prisma_md(counts: dict[str, Any]) -> str:
     def add(phase: str, box: str, n: int | str) -> None:
         rows.append((phase, box, n))
 
+    def screened(phase: str, records: str, reports: str, *, split_always: bool) -> None:
+        """The screening and retrieval boxes of one column: ``records``/``reports`` prefix its keys."""
+        add(phase, "Records screened", c[f"{records}records_screened"])
+        if c[f"{records}records_awaiting_screening"]:
+            add("", "- still awaiting a decision", c[f"{records}records_awaiting_screening"])
+        add("", "Records excluded", c[f"{records}records_excluded"])
+        if split_always or c[f"{records}records_excluded_by_stopping_rule"]:
+            add("", "- by the screeners", c[f"{records}records_excluded_by_screeners"])
+            add("", "- not screened: excluded by the stopping rule", c[f"{records}records_excluded_by_stopping_rule"])
+        add("", "Reports sought for retrieval", c[f"{reports}sought_reports"])
+        if c[f"{reports}reports_awaiting"]:
+            add("", "- not yet retrieved or assessed", c[f"{reports}reports_awaiting"])
+        add("", "Reports not retrieved", c[f"{reports}notretrieved_reports"])
+        add("", "Reports assessed for eligibility", c[f"{reports}assessed"])
+        add("", "Reports excluded", sum(c[f"{reports}excluded"].values()))
+        for k, v in c[f"{reports}excluded"].items():
+            add("", f"- {k}", v)
+
     add("Identification", "Records identified from databases", c["database_results"])
     for k, v in c["database_specific_results"].items():
         add("", f"- {k}", v)
@@ -574,20 +592,7 @@ def prisma_md(counts: dict[str, Any]) -> str:
     add("", "Duplicate records removed", c["duplicates"])
     add("", "Records marked as ineligible by automation tools", c["excluded_automatic"])
     add("", "Records removed for other reasons (not in a screening set)", c["excluded_other"])
-    add("Screening", "Records screened", c["records_screened"])
-    if c["records_awaiting_screening"]:
-        add("", "- still awaiting a decision", c["records_awaiting_screening"])
-    add("", "Records excluded", c["records_excluded"])
-    add("", "- by the screeners", c["records_excluded_by_screeners"])
-    add("", "- not screened: excluded by the stopping rule", c["records_excluded_by_stopping_rule"])
-    add("", "Reports sought for retrieval", c["dbr_sought_reports"])
-    if c["dbr_reports_awaiting"]:
-        add("", "- not yet retrieved or assessed", c["dbr_reports_awaiting"])
-    add("", "Reports not retrieved", c["dbr_notretrieved_reports"])
-    add("", "Reports assessed for eligibility", c["dbr_assessed"])
-    add("", "Reports excluded", sum(c["dbr_excluded"].values()))
-    for k, v in c["dbr_excluded"].items():
-        add("", f"- {k}", v)
+    screened("Screening", "", "dbr_", split_always=True)
     if other:
         add("Other methods", "Records identified from websites", c["website_results"])
         add("", "Records identified from organisations", c["organisation_results"])
@@ -597,21 +602,7 @@ def prisma_md(counts: dict[str, Any]) -> str:
         if c["other_duplicates"] or c["other_excluded_other"]:
             add("", "Duplicates of other records", c["other_duplicates"])
             add("", "Records removed for other reasons", c["other_excluded_other"])
-        add("", "Records screened", c["other_records_screened"])
-        if c["other_records_awaiting_screening"]:
-            add("", "- still awaiting a decision", c["other_records_awaiting_screening"])
-        add("", "Records excluded", c["other_records_excluded"])
-        if c["other_records_excluded_by_stopping_rule"]:
-            add("", "- by the screeners", c["other_records_excluded_by_screeners"])
-            add("", "- not screened: excluded by the stopping rule", c["other_records_excluded_by_stopping_rule"])
-        add("", "Reports sought for retrieval", c["other_sought_reports"])
-        if c["other_reports_awaiting"]:
-            add("", "- not yet retrieved or assessed", c["other_reports_awaiting"])
-        add("", "Reports not retrieved", c["other_notretrieved_reports"])
-        add("", "Reports assessed for eligibility", c["other_assessed"])
-        add("", "Reports excluded", sum(c["other_excluded"].values()))
-        for k, v in c["other_excluded"].items():
-            add("", f"- {k}", v)
+        screened("", "other_", "other_", split_always=False)
     add("Included", "Studies included in review", c["new_studies"])
     add("", "Reports of included studies", c["new_reports"])
 
