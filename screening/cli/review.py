@@ -9,7 +9,6 @@ from screening.cli.base import AppContext, command, echo, emit_json, group, pass
 from screening.cli.options import as_option, format_option, json_option, set_option
 from screening.cli.params import WEIGHTS
 from screening.cli.stats import format_agreement
-from screening.prioritise.service import screening_queue
 from screening.reports.debrief import FORMATS as DEBRIEF_FORMATS
 from screening.reports.debrief import debrief as get_debrief
 from screening.reports.debrief import render_debrief
@@ -21,6 +20,7 @@ from screening.review.decisions import import_decisions, record_decision, retrac
 from screening.review.events import DECISIONS, FINAL
 from screening.review.gate import evaluate_set_gate, gate_rule
 from screening.review.phase import move_to_single
+from screening.review.queue import queue as list_queue
 from screening.review.ratings import GROUPINGS, agreement_by
 from screening.review.sets import get_set
 from screening.review.status import set_status
@@ -39,7 +39,8 @@ def queue(app: AppContext, actor: str, set_name: str | None, include_done: bool,
     Example:
         screening queue --as alice --set access --json
     """
-    items = screening_queue(app.db, actor, set_name=set_name, include_done=include_done)
+    with app.db.read() as s:  # served in the set's last stored ranking; retrains run beside screeners
+        items = list_queue(s, actor, set_name=set_name, include_done=include_done)
     if as_json:
         emit_json([it.as_dict() for it in items])
         return

@@ -24,9 +24,7 @@ from screening.prioritise.stopping import StoppingEstimate, estimate
 from screening.prioritise.training import train_and_score
 from screening.review.conflicts import final_decisions
 from screening.review.events import current
-from screening.review.queue import QueueItem, queue
 from screening.review.sets import get_set, kept_members
-from screening.storage.db import Database
 from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Decision, ModelRun, Record, RecordScore, ScreeningSet, SetEvent
 from screening.team.users import manager
@@ -158,19 +156,6 @@ def retrain_is_due(session: Session, st: ScreeningSet) -> bool:
     since = session.scalar(select(func.count()).select_from(Decision).where(
         Decision.set_id == st.id, Decision.at > last.at)) or 0
     return retrain_due(since, last.n_labelled)
-
-
-def screening_queue(db: Database, user_name: str, *, set_name: str | None = None,
-                    include_done: bool = False) -> list[QueueItem]:
-    """A screener's queue in the set's last stored ranking, read in a read transaction.
-
-    It never waits for a writer (another screener, an import) nor for a retrain: retraining runs
-    beside it (:class:`screening.prioritise.background.Retrainer`, poked after each single-phase
-    decision by the web app and by ``screening screen``; ``screening rank`` on demand), and the
-    queue follows once the new ranking is stored.
-    """
-    with db.read() as s:
-        return queue(s, user_name, set_name=set_name, include_done=include_done)
 
 
 def progress(session: Session, set_name: str, *, recall_target: float = 0.95, alpha: float = 0.05,
