@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from conftest import Cli
@@ -118,3 +119,49 @@ def test_a_write_blocked_too_long_is_refused_with_a_clear_message(db: Database, 
     assert r.exit_code == 1 and "busy" in r.output and "try again" in r.output and "Traceback" not in r.output
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(Decision)) == 0
+
+
+def test_processes_queue_on_the_writer_lock_and_the_next_follows_at_once(db: Database, db_url: str,
+                                                                          monkeypatch) -> None:
+    """Writers of other processes (the web app's workers, a CLI beside them) hold an flock of
+    ``<database>-writer`` while they write: a writer here waits for it, goes on as soon as it is
+    released (not after SQLite's busy back-off of up to 100 ms a try), and gives up with a clear
+    message when it is held too long. The lock is held here by a second open file description,
+    which flock treats as another process."""
+    import fcntl
+    import os
+
+    import screening.storage.db as storage
+    from screening.errors import DatabaseError
+
+    eight_screeners(db, n=100)
+    path = db_url.removeprefix("sqlite:///") + "-writer"
+    with db.transaction() as s:  # the file exists once a write happened
+        add_user(s, "ann", "admin")
+    other = os.open(path, os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    done = threading.Event()
+
+    def write() -> None:
+        with db.transaction() as s:
+            add_user(s, "bea", "screener", actor="ann")
+        done.set()
+
+    t = threading.Thread(target=write)
+    t.start()
+    assert not done.wait(0.5)  # it waits for the other process
+    released = time.perf_counter()
+    fcntl.flock(other, fcntl.LOCK_UN)
+    assert done.wait(5)
+    assert time.perf_counter() - released < 0.25
+    t.join()
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 300)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(DatabaseError, match="busy"), db.transaction() as s:
+            add_user(s, "cid", "screener", actor="ann")
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(User).where(User.name.in_(["bea", "cid"]))) == 1

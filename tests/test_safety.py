@@ -413,3 +413,37 @@ def test_a_merged_record_already_decided_keeps_its_decisions_and_is_reported(db,
         removed = b if s.get_one(Record, b).duplicate_of == a else a
     assert out["flagged"] == 1 and list(out["queues"]["decided"].values()) == [[removed]]
     assert [e["decision"] for e in json.loads(run("history", removed, "--as", "alice", "--json").stdout)] == ["include"]
+
+
+def test_a_batch_the_pi_made_final_before_its_screeners_finished_is_frozen(db) -> None:
+    """A first decision is checked against the batch cheaply (has the PI decided this record?); the
+    cheap answer must not let a screener change a batch whose records are all final."""
+    small_review(db)
+    rids, first, second = batch_records(db, 1)
+    with db.transaction() as s:
+        resolve(s, "pat", rids[0], "include", override="early: a known trial")
+    with db.transaction() as s:  # one record final: the batch is still open for both screeners
+        record_decision(s, first, rids[1], "exclude")
+        record_decision(s, first, rids[0], "exclude")
+    with db.transaction() as s:
+        for rid in rids[1:]:
+            resolve(s, "pat", rid, "exclude", override="early: out of scope")
+    for rid in rids:  # every record final: frozen, even for a record the screener never decided
+        with db.transaction() as s, pytest.raises(Conflict, match="frozen"):
+            record_decision(s, second, rid, "include")
+    with db.read() as s:
+        assert not s.scalars(select(Assignment).where(Assignment.user_id == get_user(s, second).id,
+                                                      Assignment.done)).all()
+
+
+def test_a_decision_marks_an_assignment_the_session_already_holds_as_done(db) -> None:
+    small_review(db)
+    rids, first, _ = batch_records(db, 1)
+    with db.transaction() as s:
+        held = s.scalars(select(Assignment).where(Assignment.record_id == rids[0],
+                                                  Assignment.user_id == get_user(s, first).id)).one()
+        assert held.done is False
+        record_decision(s, first, rids[0], "include")
+        assert held.done is True  # the same object, not a stale copy
+    with db.read() as s:
+        assert s.get_one(Assignment, held.id).done is True

@@ -310,3 +310,38 @@ def test_the_pi_sees_the_prisma_diagram_and_downloads_the_bundle(client: TestCli
     assert "screening-report/index.html" in names and any(n.endswith(".svg") for n in names)
     alice, _ = browser(TestClient(create_app(review)), "alice")
     assert alice.get("/bundle.zip").status_code == 403 and alice.get("/prisma.svg").status_code == 403
+
+
+def test_a_decision_waiting_for_the_database_does_not_hold_up_the_next_record(review: Database) -> None:
+    """Writes queue on the worker's writer thread; reads run on their own threads: while another
+    process writes for a long time (an import), screeners still get their next record at once, and
+    the waiting decision is stored when the writer lets go."""
+    import sqlite3
+    import threading
+    import time
+
+    path = review.engine.url.database
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with TestClient(create_app(review)) as client:  # its lifespan runs: the worker's threads
+            alice, bob = token(client, "alice"), token(client, "bob")
+            rid = client.get("/api/queue?set=dino", headers=alice).json()["record"]["record_id"]
+            writer = sqlite3.connect(path, isolation_level=None)
+            writer.execute("BEGIN IMMEDIATE")  # another process's long write
+            answers: list[int] = []
+            post = threading.Thread(target=lambda: answers.append(client.post(
+                "/api/decisions", json={"record_id": rid, "decision": "include"}, headers=alice).status_code))
+            post.start()
+            time.sleep(0.3)
+            t0 = time.perf_counter()
+            for _ in range(5):
+                r = client.get("/api/queue?set=dino", headers=bob)
+                assert r.status_code == 200 and r.json()["record"] is not None
+            assert time.perf_counter() - t0 < 1.0
+            assert answers == []  # the decision still waits
+            writer.execute("COMMIT")
+            writer.close()
+            post.join(10)
+            assert answers == [201]
+    with review.read() as s:
+        assert s.scalar(select(func.count()).select_from(Decision).where(Decision.record_id == rid)) == 1

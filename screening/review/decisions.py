@@ -9,28 +9,48 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from screening.errors import Ambiguous, Conflict, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
 from screening.review.blinding import BatchState, batch_states, frozen_batch, visible
 from screening.review.events import DECISIONS
 from screening.review.sets import check_exclusion_reason, get_set
 from screening.storage.limits import check_int64
-from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User
+from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User, utcnow
 from screening.team.users import get_user
 
-_ASSIGNED = select(Assignment).where(Assignment.user_id == bindparam("user_id"),
-                                     Assignment.record_id == bindparam("record_id"))  # built once: every decision
+# built once: every decision runs them (building a statement costs more than running it on SQLite),
+# as plain column queries on the session's connection: a decision is the web app's busiest write, and
+# it holds the database's one writer lock while it runs
+_ASSIGNED = select(Assignment.id, Assignment.set_id, Assignment.batch_id, Assignment.phase, Assignment.done,
+                   exists().where(Decision.set_id == Assignment.set_id, Decision.record_id == Assignment.record_id,
+                                  Decision.kind == "adjudicate").label("adjudicated")).where(
+    Assignment.user_id == bindparam("user_id"), Assignment.record_id == bindparam("record_id"))
+_ASSIGNED_IN_SET = _ASSIGNED.where(Assignment.set_id == bindparam("set_id"))
+_ADD = insert(Decision)
+_DONE = update(Assignment).where(Assignment.id == bindparam("assignment_id")).values(done=True)
 
 
-def _assignment(session: Session, user: User, record_id: int, set_name: str | None) -> Assignment:
-    stmt = _ASSIGNED
+class Placed(Protocol):
+    """Where an assigned record sits: its set, its batch (test phase) and its phase; whether its
+    screener has a standing decision on it."""
+
+    set_id: int
+    batch_id: int | None
+    phase: str
+    done: bool
+
+
+def _assignment(session: Session, user: User, record_id: int, set_name: str | None
+                ) -> Row[int, int, int | None, str, bool, bool]:
+    params = {"user_id": user.id, "record_id": record_id}
     if set_name:
-        stmt = stmt.where(Assignment.set_id == get_set(session, set_name).id)
-    found = list(session.scalars(stmt, {"user_id": user.id, "record_id": record_id}))
+        params["set_id"] = get_set(session, set_name).id
+    found = session.connection().execute(_ASSIGNED_IN_SET if set_name else _ASSIGNED, params).all()
     if not found:
         if session.get(Record, record_id) is None:
             raise NotFound("record", record_id)
@@ -43,13 +63,17 @@ def _assignment(session: Session, user: User, record_id: int, set_name: str | No
     return found[0]
 
 
-def check_open(session: Session, a: Assignment, st: ScreeningSet) -> None:
+def check_open(session: Session, a: Placed, st: ScreeningSet, *, adjudicated: bool = True) -> None:
     """Refuse a change to a decision the review already rests on.
 
     A test batch that both members have finished is frozen: its agreement statistics, the gate
     and the PI's work rest on those decisions, and aggregates of them may already have been
     seen. Test-phase decisions close when the set moves to single screening. A PI changes a
     final decision instead (``resolve`` with an override and its reason).
+
+    ``adjudicated``: whether the PI has decided the record. A first decision on a record the PI
+    has not decided cannot meet a frozen batch (frozen means both screeners decided every record,
+    or every record is final; this one is neither), so that common case needs no batch count.
     """
     if a.phase != "test":
         return
@@ -57,6 +81,8 @@ def check_open(session: Session, a: Assignment, st: ScreeningSet) -> None:
         raise Conflict(f"set {st.name} has moved to single screening; its test-phase decisions are closed.",
                        reason="test_phase_closed")
     assert a.batch_id is not None  # a test-phase assignment is in a batch
+    if not a.done and not adjudicated:
+        return
     state = frozen_batch(session, a.set_id, a.batch_id)
     if state is not None:
         raise Conflict(f"batch {state.number} of set {st.name} is {state.state}: both screeners have finished "
@@ -66,22 +92,33 @@ def check_open(session: Session, a: Assignment, st: ScreeningSet) -> None:
 
 def record_decision(session: Session, user_name: str, record_id: int, decision: str, *,
                     reason: str | None = None, note: str | None = None, set_name: str | None = None) -> Decision:
-    """A screener's decision on an assigned record (a new event; earlier ones stay)."""
+    """A screener's decision on an assigned record (a new event; earlier ones stay).
+
+    Returns the stored event, detached from the session (it is never changed)."""
     if decision not in DECISIONS:
         raise InvalidValue("decision", f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}.",
                            value=decision)
     check_int64(record_id, "record_id", what="a record id")
     user = get_user(session, user_name)
+    session.flush()  # the statements below go to the connection: what the session holds goes first
     a = _assignment(session, user, record_id, set_name)
     st = session.get_one(ScreeningSet, a.set_id)
-    check_open(session, a, st)
+    check_open(session, a, st, adjudicated=a.adjudicated)
     check_exclusion_reason(st, decision, reason)
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
-                 reason=reason, note=note, phase=a.phase)
-    session.add(d)
-    a.done = True
-    session.flush()
+                 reason=reason, note=note, phase=a.phase, at=utcnow())
+    conn = session.connection()
+    key = conn.execute(_ADD, {c: getattr(d, c) for c in _COLUMNS}).inserted_primary_key
+    assert key is not None  # an INSERT of one row has its key
+    d.id = key[0]
+    conn.execute(_DONE, {"assignment_id": a.id})
+    loaded = session.identity_map.get(session.identity_key(Assignment, a.id))
+    if loaded is not None:  # an Assignment this session read earlier must not keep done=False
+        set_committed_value(loaded, "done", True)
     return d
+
+
+_COLUMNS = ("set_id", "record_id", "user_id", "kind", "decision", "reason", "note", "phase", "at")
 
 
 def retract_last(session: Session, user_name: str, *, set_name: str | None = None) -> Decision | None:

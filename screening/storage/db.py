@@ -7,20 +7,28 @@ queries elsewhere is SQLite-only. SQLite pragmas are set on *our* engine's conne
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from screening.errors import DatabaseError
 
 DEFAULT_URL = "sqlite:///screening.db"
 BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another to finish before giving up
+# Connections kept open for reuse: at least as many as the threads that use the database at once (the
+# web app's request threads, ``WEB_THREADS``, and its retrainer). Beyond the pool a connection is
+# opened for one session and closed after it: on SQLite its pragmas run again, on PostgreSQL a server
+# process is forked, each costing more than the request itself.
+POOL_SIZE = 12
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -32,6 +40,8 @@ def make_engine(url: str) -> Engine:
     """An engine with the pragmas our SQLite use needs, bound to this engine alone."""
     try:
         engine = create_engine(url, future=True)
+        if isinstance(engine.pool, QueuePool):  # not SQLite in memory, which has one connection per thread
+            engine = create_engine(url, future=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
     except Exception as exc:  # bad URL or missing driver: a user error
         raise DatabaseError(url, f"cannot use database URL {url!r}: {exc}.", reason="bad_url") from exc
     if engine.dialect.name == "sqlite":
@@ -89,11 +99,17 @@ class Database:
                 and not path.startswith("file:") and not Path(path).exists()):
             raise DatabaseError(self.url, f"there is no database at {path}.", reason="no_database")
         self.writes = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
-        # SQLite has one writer at a time; threads of this process (the web app's) queue here, first
-        # come first served, instead of polling the file lock with growing sleeps (unfair: a decision
-        # could wait seconds behind later ones). Other processes still wait on the file lock.
-        self._one_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         self.reads = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process queue on a lock, then processes
+        # (the web app's workers, a CLI import beside them) on an flock of a file beside the database,
+        # re-tried every millisecond at most. SQLite's own busy handler, still there for writers that
+        # are not ours, sleeps 1, 2, 5 ... 100 ms between tries: a decision could wait a hundred times
+        # longer than the write it waited for.
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._one_writer = threading.Lock() if sqlite else None
+        self._lock_path = f"{path}-writer" if sqlite and path and path != ":memory:" and not path.startswith(
+            "file:") else None
+        self._lock_fd: int | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -102,14 +118,45 @@ class Database:
             with self.writes() as session, session.begin():
                 yield session
             return
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         if not self._one_writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
-            raise DatabaseError(self.url, "the database is busy: another writer has held it for "
-                                f"{BUSY_TIMEOUT_MS / 1000:.0f} s. Nothing was stored; try again.", reason="busy")
+            raise self._busy()
         try:
-            with self.writes() as session, session.begin():
-                yield session
+            locked = self._lock_processes(deadline)
+            try:
+                with self.writes() as session, session.begin():
+                    yield session
+            finally:
+                if locked:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
         finally:
             self._one_writer.release()
+
+    def _lock_processes(self, deadline: float) -> bool:
+        """Take the inter-process writer lock (False where there is no file to lock, or it cannot be
+        created: SQLite's own lock still keeps writers apart)."""
+        if self._lock_path is None:
+            return False
+        if self._lock_fd is None:
+            try:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:
+                self._lock_path = None
+                return False
+        wait = 0.0002
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise self._busy() from None
+                time.sleep(wait)
+                wait = min(wait * 2, 0.001)
+
+    def _busy(self) -> DatabaseError:
+        return DatabaseError(self.url, "the database is busy: another writer has held it for "
+                             f"{BUSY_TIMEOUT_MS / 1000:.0f} s. Nothing was stored; try again.", reason="busy")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -120,3 +167,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

@@ -8,7 +8,6 @@ import json
 import math
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,6 +20,7 @@ from screening.review.status import set_status
 from screening.storage.models import ScreeningSet
 from screening.team.auth import FAILURE_DELAY, SignInFailed
 from screening.web.security import attempt_sign_in, db_of, identify
+from screening.web.threads import write
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -71,7 +71,7 @@ async def login(request: Request) -> Response:
         return JSONResponse({"token": signed.token, "user": signed.user, "role": signed.role})
 
     try:
-        return await run_in_threadpool(work)
+        return await write(request, work)
     except SignInFailed:
         await asyncio.sleep(FAILURE_DELAY)  # a wrong password costs time: guessing is slow
         raise
@@ -106,7 +106,7 @@ async def decide(request: Request) -> Response:
             request.app.state.retrainer.poke(set_name)
         return JSONResponse({"decision_id": decision_id}, status_code=201)
 
-    return await run_in_threadpool(work)
+    return await write(request, work)
 
 
 def list_conflicts(request: Request) -> Response:
@@ -130,7 +130,7 @@ async def resolve_conflict(request: Request) -> Response:
             out = {"decision_id": d.id, "record_id": d.record_id, "decision": d.decision}
         return JSONResponse(out)
 
-    return await run_in_threadpool(work)
+    return await write(request, work)
 
 
 def status(request: Request) -> Response:

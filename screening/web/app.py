@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from screening.errors import ScreeningError
 from screening.prioritise.background import Retrainer
 from screening.storage.db import Database, check_schema
-from screening.web import api, pages
+from screening.web import api, pages, threads
 from screening.web.errors import on_database_busy, on_http_error, on_library_error
 from screening.web.security import SecurityHeaders
 
@@ -38,12 +38,14 @@ def create_app(db: Database | str | None = None) -> Starlette:
     database = db if isinstance(db, Database) else Database(db)
     check_schema(database.engine)
     app = Starlette(
+        lifespan=threads.lifespan,  # reads on a few threads, writes on one
         routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={ScreeningError: on_library_error, HTTPException: on_http_error,
                             OperationalError: on_database_busy},
         middleware=[Middleware(SecurityHeaders)],
     )
     app.state.db = database
+    threads.set_up(app)
     app.state.retrainer = Retrainer(database)  # single-phase rankings, retrained off the request path
     return app
 

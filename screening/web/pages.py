@@ -51,6 +51,7 @@ from screening.team.auth import FAILURE_DELAY, SignInFailed, set_password, sign_
 from screening.team.users import MANAGERS, add_user, list_users, manager
 from screening.web.render import render
 from screening.web.security import LOGIN_COOKIE, SESSION_COOKIE, attempt_sign_in, db_of, identify, new_login_secret
+from screening.web.threads import write
 
 MAX_UPLOAD_BYTES = 512 << 20  # a database export of half a gigabyte is already unusual
 
@@ -114,7 +115,7 @@ async def login(request: Request) -> Response:
                                kind="session")
 
     try:
-        signed = await run_in_threadpool(work)
+        signed = await write(request, work)
     except SignInFailed as exc:
         await asyncio.sleep(FAILURE_DELAY)
         secret = new_login_secret()
@@ -136,7 +137,7 @@ async def logout(request: Request) -> Response:
             identify(request, s)
             sign_out(s, request.cookies.get(SESSION_COOKIE))
 
-    await run_in_threadpool(work)
+    await write(request, work)
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -206,7 +207,7 @@ async def report_post(request: Request) -> Response:
             record_report(s, set_name, rid, field(form, "status") or ("retrieved" if sha else ""),
                           actor=me(request, s), reason=field(form, "reason"), file_sha256=sha, file_name=name)
 
-    await run_in_threadpool(work)
+    await write(request, work)
     return redirect(f"/sets/{quote(set_name)}/screen")
 
 
@@ -225,7 +226,7 @@ async def decide(request: Request) -> Response:
             request.app.state.retrainer.poke(set_name)
         return f"record {record_id}: {field(form, 'decision')}"
 
-    message = await run_in_threadpool(work)
+    message = await write(request, work)
     if not htmx(request):
         return redirect(f"/sets/{quote(set_name)}/screen")
     return await run_in_threadpool(_record_fragment, request, set_name, message)
@@ -240,7 +241,7 @@ async def undo(request: Request) -> Response:
             d = retract_last(s, me(request, s), set_name=set_name)
             return f"withdrew your {d.decision} on record {d.record_id}" if d else "nothing to undo"
 
-    message = await run_in_threadpool(work)
+    message = await write(request, work)
     if not htmx(request):
         return redirect(f"/sets/{quote(set_name)}/screen")
     return await run_in_threadpool(_record_fragment, request, set_name, message)
@@ -315,7 +316,7 @@ async def resolve_page(request: Request) -> Response:
                     note=field(form, "note"), reason=field(form, "reason"), set_name=set_name,
                     override=field(form, "override"))
 
-    await run_in_threadpool(work)
+    await write(request, work)
     return redirect(f"/sets/{quote(set_name)}/conflicts")
 
 
@@ -334,7 +335,7 @@ async def phase_page(request: Request) -> Response:
         with db_of(request).transaction() as s:
             move_to_single(s, set_name, me(request, s), force=bool(field(form, "force")), reason=field(form, "reason"))
 
-    await run_in_threadpool(work)
+    await write(request, work)
     return redirect(f"/sets/{quote(set_name)}")
 
 
@@ -350,7 +351,7 @@ async def settings_page(request: Request) -> Response:
             set_settings(s, set_name, include_terms=lines("include_terms"), exclude_terms=lines("exclude_terms"),
                          reasons=lines("reasons"), actor=me(request, s))
 
-    await run_in_threadpool(work)
+    await write(request, work)
     return redirect(f"/sets/{quote(set_name)}")
 
 
@@ -382,7 +383,7 @@ async def upload(request: Request) -> Response:
         if not paths:
             raise HTTPException(400, "choose one or more export files to upload.")
         try:
-            report = await run_in_threadpool(work)
+            report = await write(request, work)
         except InputFileError as exc:  # name the file as the user knows it, not our temporary copy
             shown = next((f.filename for p, f in zip(paths, files, strict=True) if p == exc.path), exc.path)
             raise InputFileError(shown or exc.path, exc.problem, line=exc.line, hint=exc.hint) from None
@@ -413,7 +414,7 @@ async def dedup_answer(request: Request) -> Response:
                 manager(s, name, action="run dedup")
                 deduplicate(s)
 
-    await run_in_threadpool(work)
+    await write(request, work)
     return redirect("/dedup")
 
 
@@ -436,7 +437,7 @@ async def users_post(request: Request) -> Response:
             if field(form, "password"):
                 set_password(s, field(form, "name") or "", field(form, "password") or "", actor=name)
 
-    await run_in_threadpool(work)
+    await write(request, work)
     return redirect("/users")
 
 
