@@ -1,9 +1,9 @@
-"""Where a request's database work runs: reads on a few threads, writes on one thread per worker.
+"""Where a request's database work runs: reads on a few threads, writes on their own.
 
 A write waits for the database's one writer (SQLite; on PostgreSQL for row locks) while reads go
 on: a decision queued behind a long import must not hold a thread that a screener's next record
-needs. Writes queue first come, first served on their own thread (anyio's limiter is fair), so
-the writer lock of :class:`screening.storage.db.Database` is rarely contended inside a worker.
+needs. On SQLite writes queue first come, first served on one thread (anyio's limiter is fair),
+so the writer lock of :class:`screening.storage.db.Database` is rarely contended inside a worker.
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ SWITCH_INTERVAL_S = 0.0005
 
 
 def set_up(app: Starlette) -> None:
-    """The app's writer thread (the queue of its writes)."""
-    app.state.writer = anyio.CapacityLimiter(1)
+    """The queue of the app's writes: one thread on SQLite, which has one writer anyway; on
+    PostgreSQL, whose writers only wait for the rows they share, as many as for reads (one
+    writer would serialise every decision behind the previous one's commit)."""
+    sqlite = app.state.db.engine.dialect.name == "sqlite"
+    app.state.writer = anyio.CapacityLimiter(1 if sqlite else READ_THREADS)
 
 
 @asynccontextmanager
