@@ -345,3 +345,70 @@ def test_a_decision_waiting_for_the_database_does_not_hold_up_the_next_record(re
             assert answers == [201]
     with review.read() as s:
         assert s.scalar(select(func.count()).select_from(Decision).where(Decision.record_id == rid)) == 1
+
+
+def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Database, tmp_path: Path) -> None:
+    """`serve --workers 2`: each worker listens on its own SO_REUSEPORT socket, so 16 screeners who
+    connect at once are spread over both (uvicorn's shared socket gave one worker nearly all)."""
+    import http.client
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w+b")
+    proc = subprocess.Popen([sys.executable, "-m", "screening", "--db", review.url, "serve", "--port", str(port),
+                             "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    conns: list[http.client.HTTPConnection] = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            children = [int(p) for p in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
+                        if "spawn_main" in open(f"/proc/{p}/cmdline").read()]  # not the resource tracker
+            if len(children) == 2:
+                try:
+                    for _ in range(2):  # both workers listen once each has answered
+                        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                        c.request("GET", "/login")
+                        assert c.getresponse().read()
+                        c.close()
+                    break
+                except OSError:
+                    pass
+            assert proc.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not start"
+            time.sleep(0.2)
+        time.sleep(1.0)  # the second worker's socket is listening too
+        for _ in range(16):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/login")
+            r = c.getresponse()
+            assert r.status == 200
+            r.read()
+            conns.append(c)  # kept open (keep-alive), as a screener's browser does
+
+        def established(pid: int) -> int:
+            inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
+                      if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+            rows = [line.split() for line in open("/proc/net/tcp").read().splitlines()[1:]]
+            return sum(1 for row in rows if int(row[1].split(":")[1], 16) == port and row[3] == "01"
+                       and row[9] in inodes)
+
+        per_worker = sorted(established(pid) for pid in children)
+        assert sum(per_worker) == 16 and per_worker[0] >= 1, per_worker
+    finally:
+        for c in conns:
+            c.close()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+        log.close()
+    assert code == 0, output
+    assert "Traceback" not in output, output
+    assert not any(os.path.exists(f"/proc/{pid}") and "zombie" not in open(f"/proc/{pid}/status").read().lower()
+                   for pid in children)

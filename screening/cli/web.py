@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import socket
+import time
 
 import click
 import uvicorn
@@ -32,10 +36,73 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     echo(f"serving {url} on http://{host}:{port}/ (Ctrl+C stops)", err=True)
     if workers == 1:
         uvicorn.run(create_app(database), host=host, port=port, log_level="warning")
-    else:
+    elif hasattr(socket, "SO_REUSEPORT"):
+        serve_workers(url, host, port, workers)
+    else:  # no SO_REUSEPORT (Windows): uvicorn's workers share one listening socket
         os.environ["SCREENING_DB"] = url
         uvicorn.run("screening.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket on ``host:port`` that other processes may bind too (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def worker(url: str, host: str, port: int) -> None:
+    """One worker process: its own listening socket, the app on the database at ``url``."""
+    os.setpgrp()  # a Ctrl+C in the terminal reaches the supervisor alone, which stops each worker once
+    os.environ["SCREENING_DB"] = url
+    config = uvicorn.Config("screening.web.app:app_from_environment", factory=True, log_level="warning")
+    try:
+        uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+    except KeyboardInterrupt:  # uvicorn raises the signal it stopped for again once it has finished
+        pass
+
+
+def serve_workers(url: str, host: str, port: int, workers: int) -> None:
+    """``workers`` processes, each listening on its own SO_REUSEPORT socket.
+
+    The kernel spreads new connections over the sockets evenly. uvicorn's own workers share one
+    socket, and whichever event loop wakes first accepts every connection waiting: 20 screeners who
+    connect together could land 18 on one worker and 2 on the other (measured), so one core did
+    all the work. A worker that dies is started again; Ctrl+C (or SIGTERM) stops them all.
+    """
+    try:
+        listening_socket(host, port).close()  # the port is free: a clear error now, not in each worker
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}.") from None
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=worker, args=(url, host, port), daemon=True) for _ in range(workers)]
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for p in procs:
+        p.start()
+    while not stopping:
+        time.sleep(0.2)
+        for i, p in enumerate(procs):
+            if not p.is_alive() and not stopping:
+                echo(f"worker {p.pid} stopped (exit {p.exitcode}); starting another", err=True)
+                procs[i] = ctx.Process(target=worker, args=(url, host, port), daemon=True)
+                procs[i].start()
+    for p in procs:
+        if p.pid is not None and p.is_alive():
+            os.kill(p.pid, signal.SIGINT)  # uvicorn finishes the requests under way
+    for p in procs:
+        p.join(30)
+        if p.is_alive():
+            p.kill()
 
 
 COMMANDS = [serve]

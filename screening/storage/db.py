@@ -152,7 +152,7 @@ class Database:
                 if time.monotonic() > deadline:
                     raise self._busy() from None
                 time.sleep(wait)
-                wait = min(wait * 2, 0.001)
+                wait = min(wait * 2, 0.00025)
 
     def _busy(self) -> DatabaseError:
         return DatabaseError(self.url, "the database is busy: another writer has held it for "

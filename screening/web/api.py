@@ -8,6 +8,7 @@ import json
 import math
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,7 +21,7 @@ from screening.review.status import set_status
 from screening.storage.models import ScreeningSet
 from screening.team.auth import FAILURE_DELAY, SignInFailed
 from screening.web.security import attempt_sign_in, db_of, identify
-from screening.web.threads import write
+from screening.web.threads import grouped, write, yield_to_writes
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -78,6 +79,7 @@ async def login(request: Request) -> Response:
 
 
 def queue(request: Request) -> Response:
+    yield_to_writes(request)
     with db_of(request).read() as s:
         me = identify(request, s)
         assert me is not None
@@ -93,20 +95,18 @@ def queue(request: Request) -> Response:
 async def decide(request: Request) -> Response:
     data = await body(request)
 
-    def work() -> Response:
-        with db_of(request).transaction() as s:
-            me = identify(request, s)
-            assert me is not None
-            d = record_decision(s, me.name, number(data, "record_id"), text(data, "decision") or "",
-                                reason=text(data, "reason", required=False), note=text(data, "note", required=False),
-                                set_name=text(data, "set", required=False))
-            decision_id, single = d.id, d.phase == "single"
-            set_name = s.get_one(ScreeningSet, d.set_id).name
-        if single:
-            request.app.state.retrainer.poke(set_name)
-        return JSONResponse({"decision_id": decision_id}, status_code=201)
+    def work(s: Session) -> tuple[int, bool, str]:
+        me = identify(request, s)
+        assert me is not None
+        d = record_decision(s, me.name, number(data, "record_id"), text(data, "decision") or "",
+                            reason=text(data, "reason", required=False), note=text(data, "note", required=False),
+                            set_name=text(data, "set", required=False))
+        return d.id, d.phase == "single", s.get_one(ScreeningSet, d.set_id).name
 
-    return await write(request, work)
+    decision_id, single, set_name = await grouped(request, work)
+    if single:
+        request.app.state.retrainer.poke(set_name)
+    return JSONResponse({"decision_id": decision_id}, status_code=201)
 
 
 def list_conflicts(request: Request) -> Response:

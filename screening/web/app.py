@@ -45,7 +45,7 @@ def create_app(db: Database | str | None = None) -> Starlette:
         middleware=[Middleware(SecurityHeaders)],
     )
     app.state.db = database
-    threads.set_up(app)
+    threads.set_up(app, database)
     app.state.retrainer = Retrainer(database)  # single-phase rankings, retrained off the request path
     return app
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -51,7 +52,7 @@ from screening.team.auth import FAILURE_DELAY, SignInFailed, set_password, sign_
 from screening.team.users import MANAGERS, add_user, list_users, manager
 from screening.web.render import render
 from screening.web.security import LOGIN_COOKIE, SESSION_COOKIE, attempt_sign_in, db_of, identify, new_login_secret
-from screening.web.threads import write
+from screening.web.threads import grouped, write
 
 MAX_UPLOAD_BYTES = 512 << 20  # a database export of half a gigabyte is already unusual
 
@@ -215,18 +216,14 @@ async def decide(request: Request) -> Response:
     set_name = request.path_params["name"]
     form = await read_form(request)
 
-    def work() -> str:
-        with db_of(request).transaction() as s:
-            name = me(request, s)
-            record_id = number(form, "record_id")
-            d = record_decision(s, name, record_id, field(form, "decision") or "", reason=field(form, "reason"),
-                                note=field(form, "note"), set_name=set_name)
-            single = d.phase == "single"
-        if single:
-            request.app.state.retrainer.poke(set_name)
-        return f"record {record_id}: {field(form, 'decision')}"
+    def work(s: Session) -> bool:
+        d = record_decision(s, me(request, s), number(form, "record_id"), field(form, "decision") or "",
+                            reason=field(form, "reason"), note=field(form, "note"), set_name=set_name)
+        return d.phase == "single"
 
-    message = await write(request, work)
+    if await grouped(request, work):
+        request.app.state.retrainer.poke(set_name)
+    message = f"record {number(form, 'record_id')}: {field(form, 'decision')}"
     if not htmx(request):
         return redirect(f"/sets/{quote(set_name)}/screen")
     return await run_in_threadpool(_record_fragment, request, set_name, message)
