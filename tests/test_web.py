@@ -412,3 +412,46 @@ def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Da
     assert "Traceback" not in output, output
     assert not any(os.path.exists(f"/proc/{pid}") and "zombie" not in open(f"/proc/{pid}/status").read().lower()
                    for pid in children)
+
+
+def test_decisions_written_together_stay_each_all_or_nothing(review: Database) -> None:
+    """A group commit (web.threads.Group): a decision that fails is answered with its own error and
+    the others of its group are stored; when the group's commit fails, every one of them is
+    answered with the error and nothing is stored."""
+    import asyncio
+
+    import anyio
+    from sqlalchemy import event
+
+    from screening.errors import NotAllowed
+    from screening.review.decisions import record_decision
+    from screening.web.threads import Group
+
+    rids = batch_one(review)
+    group = Group(review, anyio.CapacityLimiter(1))
+
+    def decide(user: str, rid: int, *, boom: str = ""):  # type: ignore[no-untyped-def]
+        def work(s):  # type: ignore[no-untyped-def]
+            if boom:  # the commit of the whole group fails, or the release of this decision's savepoint
+                def fail(session):  # type: ignore[no-untyped-def]
+                    if session.in_nested_transaction() == (boom == "savepoint"):
+                        event.remove(s, "before_commit", fail)
+                        raise RuntimeError("disk full")
+                event.listen(s, "before_commit", fail)
+            return record_decision(s, user, rid, "include").id
+        return work
+
+    async def together(*works):  # type: ignore[no-untyped-def]
+        return await asyncio.gather(*(group.submit(w) for w in works), return_exceptions=True)
+
+    first = asyncio.run(together(decide("alice", rids[0]), decide("carol", rids[1]), decide("bob", rids[1]),
+                                 decide("alice", rids[4], boom="savepoint")))
+    assert isinstance(first[0], int) and isinstance(first[2], int)
+    assert isinstance(first[1], NotAllowed)  # carol has no batch: her decision alone is refused
+    assert isinstance(first[3], RuntimeError)  # stored, then its savepoint failed: rolled back, refused
+    failed = asyncio.run(together(decide("alice", rids[2]), decide("bob", rids[3], boom="commit")))
+    assert all(isinstance(f, RuntimeError) and "disk full" in str(f) for f in failed)
+    with review.read() as s:
+        stored = set(s.execute(select(Decision.record_id, Decision.user_id)).all())
+        names = dict(s.execute(select(User.id, User.name)).all())
+    assert {(rid, names[uid]) for rid, uid in stored} == {(rids[0], "alice"), (rids[1], "bob")}

@@ -119,9 +119,11 @@ class Group:
                 for work in works:
                     try:
                         with session.begin_nested():
-                            outcomes.append((True, work(session)))
+                            result = work(session)
                     except Exception as exc:  # this request's error, answered to it alone
                         outcomes.append((False, exc))
+                    else:
+                        outcomes.append((True, result))
         except Exception as exc:  # the group was not committed: nothing of it was stored
             return [(False, exc)] * len(works)
         finally:
