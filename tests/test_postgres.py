@@ -94,3 +94,51 @@ def test_postgres_dual_review_round(pg: Cli, tmp_path) -> None:
     assert sum(v["single_assigned"] for v in status["screeners"].values()) == 30
     included = list(csv.DictReader(io.StringIO(pg("export", "--format", "csv", "--set", "s", "--included").stdout)))
     assert len(included) == 10
+
+
+def test_postgres_two_rankings_of_one_set_stored_at_once_follow_each_other(pg: Cli) -> None:
+    """Two web workers that retrain one set at the same moment both store their ranking (the
+    second after the first), instead of one failing on the scores' unique key."""
+    import threading
+
+    from sqlalchemy import func, insert, select
+
+    from screening.prioritise.service import Ranking, RankingInputs, store_ranking
+    from screening.records.searches import add_search
+    from screening.review.sets import create_set, get_set
+    from screening.storage.db import Database
+    from screening.storage.models import ModelRun, Record, RecordScore
+    from screening.team.users import add_user
+
+    db = Database(pg.url)
+    with db.transaction() as s:
+        add_user(s, "pat", "pi")
+        sid = add_search(s, "m", "MEDLINE").id
+        s.execute(insert(Record), [{"search_id": sid, "format": "ris", "raw": [], "title": f"Record {i}"}
+                                   for i in range(400)])
+        create_set(s, "s", all_records=True, actor="pat")
+        ids = list(s.scalars(select(Record.id).order_by(Record.id)))
+        inputs = RankingInputs(get_set(s, "s").id, "s", ids, {}, [""] * len(ids))
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def store(seed: int) -> None:
+        ranking = Ranking([(rid, (i + seed) % 400 / 400 + 0.001) for i, rid in enumerate(ids)], "test", {}, seed,
+                          0, 0, 0.0)
+        try:
+            with db.transaction() as s:
+                start.wait(5)
+                store_ranking(s, inputs, ranking)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=store, args=(k,)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 2
+        assert s.scalar(select(func.count()).select_from(RecordScore)) == 400  # the second replaced the first
+    db.dispose()

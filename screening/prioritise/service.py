@@ -110,6 +110,10 @@ def compute_ranking(inputs: RankingInputs, *, model: str | None = None, seed: in
 def store_ranking(session: Session, inputs: RankingInputs, ranking: Ranking) -> RankSummary:
     """Replace the set's scores with ``ranking`` and reorder every screener's single-phase queue."""
     t0 = time.perf_counter()
+    # one ranking at a time per set: each web worker retrains in the background, and on PostgreSQL two
+    # stores of one set's scores side by side collided on its unique key (the set's row lock orders
+    # them; SQLite's one writer already does)
+    session.execute(select(ScreeningSet.id).where(ScreeningSet.id == inputs.set_id).with_for_update())
     run = ModelRun(set_id=inputs.set_id, model=ranking.model, params=ranking.params, seed=ranking.seed,
                    n_labelled=ranking.labelled, n_included=ranking.included, seconds=0.0)
     session.add(run)

@@ -33,7 +33,7 @@ READ_THREADS = 4
 # that returns from SQLite holding the database's writer lock waits for the GIL up to this long, once
 # per statement, and every other writer waits with it: with 0.5 ms, 20 screeners on 2 workers were
 # served 12% more requests per second (bench-web, SQLite, 2 runs each: 299-311/s against 270-274/s).
-SWITCH_INTERVAL_S = 0.0001
+SWITCH_INTERVAL_S = 0.0005
 
 
 # Decisions written together in one transaction at most (a savepoint each)
