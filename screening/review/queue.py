@@ -11,13 +11,13 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, true
+from sqlalchemy import Select, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from screening.dedup.service import Related, related_to
 from screening.review.events import current
 from screening.review.sets import get_set
-from screening.storage.models import Assignment, Batch, Decision, Record, RecordScore, ScreeningSet
+from screening.storage.models import Assignment, Batch, Decision, Record, RecordLink, RecordScore, ScreeningSet
 from screening.team.users import get_user
 
 
@@ -140,8 +140,9 @@ class NextRecord:
 _MINE = (Assignment.user_id == bindparam("user_id"), Assignment.set_id == bindparam("set_id"))
 # two counts, each over an index range (the decided ones only in the second), not a CASE on every row:
 # a third of the time for a screener holding 2,500 records
-_PROGRESS = select(select(func.count()).where(*_MINE).scalar_subquery(),
-                   select(func.count()).where(*_MINE, Assignment.done == true()).scalar_subquery())
+_TOTAL = select(func.count()).where(*_MINE).scalar_subquery()
+_DONE = select(func.count()).where(*_MINE, Assignment.done == true()).scalar_subquery()
+_PROGRESS = select(_TOTAL, _DONE)
 _PICK = (select(Assignment.record_id, Assignment.position, Assignment.phase, Assignment.priority, Batch.number,
                 Record.title, Record.abstract, Record.authors, Record.year, Record.journal, Record.keywords)
          .join(Record, Record.id == Assignment.record_id).outerjoin(Batch, Batch.id == Assignment.batch_id))
@@ -152,6 +153,17 @@ _NEXT_SINGLE = (_PICK.where(*_MINE, Assignment.done.is_(False), Assignment.phase
                 .order_by(Assignment.priority.desc(), Assignment.position).limit(1))
 
 
+def _with_progress(pick: Select[Any]) -> Select[Any]:
+    """The picked record with the screener's progress and whether anything is linked to it, in one
+    statement (computed once, for the one row picked): a next record is a screener's busiest read."""
+    one = pick.subquery()
+    linked = exists().where(or_(RecordLink.record_a == one.c.record_id, RecordLink.record_b == one.c.record_id))
+    return select(one, _TOTAL.label("total"), _DONE.label("done"), linked.label("linked"))
+
+
+_NEXT = {"test": _with_progress(_NEXT_TEST), "single": _with_progress(_NEXT_SINGLE)}
+
+
 def next_record(session: Session, user_name: str, set_name: str, *, skip: Collection[int] = ()) -> NextRecord:
     """The screener's next undecided record: the first of their test batches in order (test phase),
     or the likeliest include by the latest ranking (single phase). One index seek
@@ -160,18 +172,20 @@ def next_record(session: Session, user_name: str, set_name: str, *, skip: Collec
     user = get_user(session, user_name)
     st = get_set(session, set_name)
     mine = {"user_id": user.id, "set_id": st.id}
-    total, done = session.execute(_PROGRESS, mine).one()
-    stmt = _NEXT_TEST if st.phase == "test" else _NEXT_SINGLE
+    phase = "test" if st.phase == "test" else "single"
+    stmt = _NEXT[phase]
     if skip:
-        stmt = stmt.where(Assignment.record_id.not_in(list(skip)))
+        pick = _NEXT_TEST if phase == "test" else _NEXT_SINGLE
+        stmt = _with_progress(pick.where(Assignment.record_id.not_in(list(skip))))
     row = session.execute(stmt, mine).first()
     if row is None:
+        total, done = session.execute(_PROGRESS, mine).one()
         return NextRecord(None, int(done), int(total))
+    related = related_to(session, [row.record_id]).get(row.record_id, []) if row.linked else []
     item = QueueItem(row.record_id, row.title, row.abstract, list(row.authors or []), row.year, row.journal,
                      list(row.keywords or []), st.name, row.number, row.position, row.phase,
-                     row.priority if row.phase == "single" and row.priority else None, None,
-                     related_to(session, [row.record_id]).get(row.record_id, []))
-    return NextRecord(item, int(done), int(total))
+                     row.priority if row.phase == "single" and row.priority else None, None, related)
+    return NextRecord(item, int(row.done), int(row.total))
 
 
 def sets_to_screen(session: Session, user_name: str) -> list[str]:
