@@ -432,26 +432,32 @@ def test_decisions_written_together_stay_each_all_or_nothing(review: Database) -
 
     def decide(user: str, rid: int, *, boom: str = ""):  # type: ignore[no-untyped-def]
         def work(s):  # type: ignore[no-untyped-def]
-            if boom:  # the commit of the whole group fails, or the release of this decision's savepoint
+            if boom == "commit":  # the commit of the whole group fails
                 def fail(session):  # type: ignore[no-untyped-def]
-                    if session.in_nested_transaction() == (boom == "savepoint"):
-                        event.remove(s, "before_commit", fail)
-                        raise RuntimeError("disk full")
+                    event.remove(s, "before_commit", fail)
+                    raise RuntimeError("disk full")
                 event.listen(s, "before_commit", fail)
-            return record_decision(s, user, rid, "include").id
+            decision_id = record_decision(s, user, rid, "include").id
+            if boom == "after":  # this decision fails once its statements have run
+                raise RuntimeError("disk full")
+            return decision_id
         return work
 
     async def together(*works):  # type: ignore[no-untyped-def]
         return await asyncio.gather(*(group.submit(w) for w in works), return_exceptions=True)
 
     first = asyncio.run(together(decide("alice", rids[0]), decide("carol", rids[1]), decide("bob", rids[1]),
-                                 decide("alice", rids[4], boom="savepoint")))
+                                 decide("alice", rids[4], boom="after"), decide("bob", rids[4])))
     assert isinstance(first[0], int) and isinstance(first[2], int)
     assert isinstance(first[1], NotAllowed)  # carol has no batch: her decision alone is refused
-    assert isinstance(first[3], RuntimeError)  # stored, then its savepoint failed: rolled back, refused
+    assert isinstance(first[3], RuntimeError)  # its statements ran, then it failed: rolled back alone
+    assert isinstance(first[4], int)  # and the next one of the group is stored
     failed = asyncio.run(together(decide("alice", rids[2]), decide("bob", rids[3], boom="commit")))
     assert all(isinstance(f, RuntimeError) and "disk full" in str(f) for f in failed)
     with review.read() as s:
         stored = set(s.execute(select(Decision.record_id, Decision.user_id)).all())
         names = dict(s.execute(select(User.id, User.name)).all())
-    assert {(rid, names[uid]) for rid, uid in stored} == {(rids[0], "alice"), (rids[1], "bob")}
+    assert {(rid, names[uid]) for rid, uid in stored} == {(rids[0], "alice"), (rids[1], "bob"), (rids[4], "bob")}
+    with review.read() as s:  # alice's rolled-back decision left her record undone
+        assert not s.scalar(select(Assignment.done).join(User, User.id == Assignment.user_id).where(
+            User.name == "alice", Assignment.record_id == rids[4]))
