@@ -7,7 +7,6 @@ queries elsewhere is SQLite-only. SQLite pragmas are set on *our* engine's conne
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import threading
@@ -22,13 +21,19 @@ from sqlalchemy.pool import QueuePool
 
 from screening.errors import DatabaseError
 
+try:
+    import fcntl
+except ImportError:  # Windows: writers of other processes wait on SQLite's own lock alone
+    fcntl = None  # type: ignore[assignment]
+
 DEFAULT_URL = "sqlite:///screening.db"
 BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another to finish before giving up
 # Connections kept open for reuse: at least as many as the threads that use the database at once (the
-# web app's request threads, ``WEB_THREADS``, and its retrainer). Beyond the pool a connection is
-# opened for one session and closed after it: on SQLite its pragmas run again, on PostgreSQL a server
-# process is forked, each costing more than the request itself.
+# web app's read and write threads, ``screening.web.threads``, and its retrainer). Beyond the pool a
+# connection is opened for one session and closed after it: on SQLite its pragmas run again, on
+# PostgreSQL a server process is forked, each costing more than the request itself.
 POOL_SIZE = 12
+LOCK_POLL_S = 0.00025  # how often a writer of another process tries the inter-process writer lock
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -102,13 +107,13 @@ class Database:
         self.reads = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time. Threads of this process queue on a lock, then processes
         # (the web app's workers, a CLI import beside them) on an flock of a file beside the database,
-        # re-tried every millisecond at most. SQLite's own busy handler, still there for writers that
+        # re-tried every quarter millisecond. SQLite's own busy handler, still there for writers that
         # are not ours, sleeps 1, 2, 5 ... 100 ms between tries: a decision could wait a hundred times
         # longer than the write it waited for.
         sqlite = self.engine.dialect.name == "sqlite"
         self._one_writer = threading.Lock() if sqlite else None
-        self._lock_path = f"{path}-writer" if sqlite and path and path != ":memory:" and not path.startswith(
-            "file:") else None
+        self._lock_path = f"{path}-writer" if (sqlite and fcntl is not None and path and path != ":memory:"
+                                               and not path.startswith("file:")) else None
         self._lock_fd: int | None = None
 
     @contextmanager
@@ -143,7 +148,6 @@ class Database:
             except OSError:
                 self._lock_path = None
                 return False
-        wait = 0.0002
         while True:
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -151,8 +155,7 @@ class Database:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise self._busy() from None
-                time.sleep(wait)
-                wait = min(wait * 2, 0.00025)
+                time.sleep(LOCK_POLL_S)
 
     def _busy(self) -> DatabaseError:
         return DatabaseError(self.url, "the database is busy: another writer has held it for "
