@@ -400,6 +400,10 @@ def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Da
 
         per_worker = sorted(established(pid) for pid in children)
         assert sum(per_worker) == 16 and per_worker[0] >= 1, per_worker
+        # a second server on the port is refused (SO_REUSEPORT would let it take half the screeners)
+        second = subprocess.run([sys.executable, "-m", "screening", "--db", review.url, "serve", "--port",
+                                 str(port), "--workers", "2"], capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and "Address already in use" in second.stderr, second.stderr
     finally:
         for c in conns:
             c.close()

@@ -73,8 +73,11 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
     connect together could land 18 on one worker and 2 on the other (measured), so one core did
     all the work. A worker that dies is started again; Ctrl+C (or SIGTERM) stops them all.
     """
-    try:
-        listening_socket(host, port).close()  # the port is free: a clear error now, not in each worker
+    try:  # the port is free: a clear error now, not in each worker. Bound without SO_REUSEPORT: a
+        # second `screening serve` on the port must fail, not share its screeners with the first.
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # closed connections do not count
+            probe.bind((host, port))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}.") from None
     ctx = multiprocessing.get_context("spawn")
