@@ -44,10 +44,13 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
                     log_level="warning")
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A socket on ``host:port`` that other processes may bind too (SO_REUSEPORT)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
@@ -75,7 +78,7 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
     """
     try:  # the port is free: a clear error now, not in each worker. Bound without SO_REUSEPORT: a
         # second `screening serve` on the port must fail, not share its screeners with the first.
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        with socket.socket(_family(host)) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # closed connections do not count
             probe.bind((host, port))
     except OSError as exc:
