@@ -142,3 +142,56 @@ def test_postgres_two_rankings_of_one_set_stored_at_once_follow_each_other(pg: C
         assert s.scalar(select(func.count()).select_from(ModelRun)) == 2
         assert s.scalar(select(func.count()).select_from(RecordScore)) == 400  # the second replaced the first
     db.dispose()
+
+
+def test_postgres_a_decision_is_not_held_up_while_a_ranking_is_stored(pg: Cli) -> None:
+    """The retrainer's scores are written under the set's row lock; a decision's foreign key check locks
+    that row too (KEY SHARE), so the store must take FOR NO KEY UPDATE, not FOR UPDATE, or every
+    decision of the set waits for the scores of 50,000 records."""
+    from sqlalchemy import text
+    from test_background import single_phase_set
+
+    from screening.prioritise.service import compute_ranking, ranking_inputs, store_scores
+    from screening.review.decisions import record_decision
+    from screening.review.queue import next_record
+    from screening.storage.db import Database
+
+    db = Database(pg.url)
+    single_phase_set(db)
+    with db.read() as s:
+        inputs = ranking_inputs(s, "s")
+    ranking = compute_ranking(inputs)
+    with db.transaction() as storing:
+        store_scores(storing, inputs, ranking)  # not committed yet: its locks are held
+        with db.transaction() as s:
+            s.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting on a lock fails here instead
+            item = next_record(s, "a", "s").item
+            assert item is not None
+            record_decision(s, "a", item.record_id, "exclude")
+    with db.read() as s:
+        assert next_record(s, "a", "s").item.record_id != item.record_id
+    db.dispose()
+
+
+def test_postgres_reads_keep_their_prepared_statements(pg: Cli) -> None:
+    """psycopg forgets its prepared statements on every ROLLBACK: reads end with COMMIT (in READ ONLY
+    transactions), so a screener's next record is planned once per connection, not on every request."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from test_background import single_phase_set
+
+    from screening.review.queue import next_record
+    from screening.storage.db import Database
+
+    db = Database(pg.url)
+    single_phase_set(db)
+    for _ in range(12):  # prepared after 5 runs; PostgreSQL keeps a generic plan after 5 more
+        with db.read() as s:
+            assert next_record(s, "a", "s").item is not None
+    with db.read() as s:
+        plans = s.execute(text("SELECT generic_plans FROM pg_prepared_statements "
+                               "WHERE statement LIKE '%anon_1.record_id%'")).scalars().all()
+    assert plans and max(plans) > 0
+    with pytest.raises(DBAPIError, match="read-only"), db.read() as s:  # a read never writes
+        s.execute(text("UPDATE app_user SET failed_logins = 0"))
+    db.dispose()

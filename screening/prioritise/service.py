@@ -108,12 +108,22 @@ def compute_ranking(inputs: RankingInputs, *, model: str | None = None, seed: in
 
 
 def store_ranking(session: Session, inputs: RankingInputs, ranking: Ranking) -> RankSummary:
-    """Replace the set's scores with ``ranking`` and reorder every screener's single-phase queue."""
+    """Replace the set's scores with ``ranking`` and reorder every screener's single-phase queue, in
+    the caller's transaction (the background retrainer stores in steps instead: :func:`store_scores`,
+    then :func:`reorder_queue` per screener)."""
+    summary = store_scores(session, inputs, ranking)
+    reorder_queue(session, inputs.set_id)
+    return summary
+
+
+def store_scores(session: Session, inputs: RankingInputs, ranking: Ranking) -> RankSummary:
+    """The model run and the set's scores (``record_score``), replaced whole; queues are not touched."""
     t0 = time.perf_counter()
     # one ranking at a time per set: each web worker retrains in the background, and on PostgreSQL two
     # stores of one set's scores side by side collided on its unique key (the set's row lock orders
-    # them; SQLite's one writer already does)
-    session.execute(select(ScreeningSet.id).where(ScreeningSet.id == inputs.set_id).with_for_update())
+    # them; SQLite's one writer already does). FOR NO KEY UPDATE, not FOR UPDATE: a decision's foreign
+    # key check takes a KEY SHARE lock on the same row, which FOR UPDATE would have made wait.
+    session.execute(select(ScreeningSet.id).where(ScreeningSet.id == inputs.set_id).with_for_update(key_share=True))
     run = ModelRun(set_id=inputs.set_id, model=ranking.model, params=ranking.params, seed=ranking.seed,
                    n_labelled=ranking.labelled, n_included=ranking.included, seconds=0.0)
     session.add(run)
@@ -123,14 +133,26 @@ def store_ranking(session: Session, inputs: RankingInputs, ranking: Ranking) -> 
             for rid, share in ranking.scored]
     for i in range(0, len(todo), 5000):
         session.execute(insert(RecordScore), todo[i:i + 5000])
-    # each screener's queue order, in one statement: the assignments take their record's new share
-    session.execute(update(Assignment).where(Assignment.set_id == inputs.set_id, Assignment.phase == "single")
-                    .values(priority=func.coalesce(select(RecordScore.score).where(
-                        RecordScore.set_id == inputs.set_id, RecordScore.record_id == Assignment.record_id)
-                        .scalar_subquery(), 0.0)))
     run.seconds = round(ranking.seconds + time.perf_counter() - t0, 3)
     return RankSummary(inputs.set_name, ranking.labelled, ranking.included, len(todo), run.seconds, ranking.model,
                        run.id)
+
+
+def queue_owners(session: Session, set_id: int) -> list[int]:
+    """The users holding single-phase records of a set."""
+    return list(session.scalars(select(Assignment.user_id).where(
+        Assignment.set_id == set_id, Assignment.phase == "single").distinct().order_by(Assignment.user_id)))
+
+
+def reorder_queue(session: Session, set_id: int, user_id: int | None = None) -> None:
+    """Single-phase queues take their records' stored scores, in one statement: every screener's
+    (``user_id`` None) or one screener's. A screener's queue changes whole, never half old, half new."""
+    mine = [Assignment.set_id == set_id, Assignment.phase == "single"]
+    if user_id is not None:
+        mine.append(Assignment.user_id == user_id)
+    session.execute(update(Assignment).where(*mine).values(priority=func.coalesce(
+        select(RecordScore.score).where(RecordScore.set_id == set_id, RecordScore.record_id == Assignment.record_id)
+        .scalar_subquery(), 0.0)))
 
 
 def rank_set(session: Session, set_name: str, *, model: str | None = None, seed: int = 0) -> RankSummary:

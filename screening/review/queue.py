@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from screening.dedup.service import Related, related_to
@@ -146,11 +146,15 @@ _PROGRESS = select(_TOTAL, _DONE)
 _PICK = (select(Assignment.record_id, Assignment.position, Assignment.phase, Assignment.priority, Batch.number,
                 Record.title, Record.abstract, Record.authors, Record.year, Record.journal, Record.keywords)
          .join(Record, Record.id == Assignment.record_id).outerjoin(Batch, Batch.id == Assignment.batch_id))
+# LIMIT 1 written into the SQL, not a bound parameter: PostgreSQL plans a prepared statement once
+# (a generic plan) only when that plan is not costlier than planning for each call, and with an unknown
+# LIMIT it assumes a tenth of the rows are wanted, so every call was planned again (0.7 ms of 1.3)
+_ONE: ColumnElement[int] = literal_column("1")
 _NEXT_TEST = (_PICK.where(*_MINE, Assignment.done.is_(False), Assignment.batch_id.is_not(None))
-              .order_by(Assignment.batch_id, Assignment.position).limit(1))
+              .order_by(Assignment.batch_id, Assignment.position).limit(_ONE))
 # (in the single phase every test batch is finished: nothing is left there)
 _NEXT_SINGLE = (_PICK.where(*_MINE, Assignment.done.is_(False), Assignment.phase == "single")
-                .order_by(Assignment.priority.desc(), Assignment.position).limit(1))
+                .order_by(Assignment.priority.desc(), Assignment.position).limit(_ONE))
 
 
 def _with_progress(pick: Select[Any]) -> Select[Any]:

@@ -55,11 +55,12 @@ def set_up(app: Starlette, db: Database) -> None:
 
 
 @asynccontextmanager
-async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-    """The worker's threads, set when it starts serving."""
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """The worker's threads, set when it starts serving; its retrainer, closed when it stops."""
     anyio.to_thread.current_default_thread_limiter().total_tokens = READ_THREADS
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     yield
+    await anyio.to_thread.run_sync(app.state.retrainer.close)  # a retrain under way is stored first
 
 
 async def write(request: Request, func: Callable[..., T], *args: Any) -> T:
