@@ -465,3 +465,57 @@ def test_decisions_written_together_stay_each_all_or_nothing(review: Database) -
     with review.read() as s:  # alice's rolled-back decision left her record undone
         assert not s.scalar(select(Assignment.done).join(User, User.id == Assignment.user_id).where(
             User.name == "alice", Assignment.record_id == rids[4]))
+
+
+def test_serve_with_workers_retrains_in_the_background(db: Database, tmp_path: Path) -> None:
+    """Each worker of `serve --workers 2` retrains a single-phase set in a child process of its own
+    after a decision (a daemonic worker could not start one: the retrain failed in the log)."""
+    import http.client
+    import json
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from screening.storage.models import ModelRun
+    from test_background import single_phase_set
+
+    single_phase_set(db)
+    with db.transaction() as s:
+        set_password(s, "a", "a-long-password")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w+b")
+    proc = subprocess.Popen([sys.executable, "-m", "screening", "--db", db.url, "serve", "--port", str(port),
+                             "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                c.request("POST", "/api/login", json.dumps({"username": "a", "password": "a-long-password"}))
+                auth = {"Authorization": "Bearer " + json.loads(c.getresponse().read())["token"]}
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not start"
+                time.sleep(0.2)
+        c.request("GET", "/api/queue?set=s", headers=auth)
+        rid = json.loads(c.getresponse().read())["record"]["record_id"]
+        c.request("POST", "/api/decisions", json.dumps({"record_id": rid, "decision": "exclude"}), headers=auth)
+        assert c.getresponse().status == 201
+        c.close()
+        while True:
+            with db.read() as s:
+                if s.scalar(select(func.count()).select_from(ModelRun)):
+                    break
+            assert time.monotonic() < deadline + 60, "no ranking was stored"
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+        log.close()
+    assert code == 0 and "Traceback" not in output, output

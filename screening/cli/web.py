@@ -84,7 +84,8 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}.") from None
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=worker, args=(url, host, port), daemon=True) for _ in range(workers)]
+    # not daemonic: a daemonic process may not start children, and each worker retrains in one of its own
+    procs = [ctx.Process(target=worker, args=(url, host, port)) for _ in range(workers)]
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -100,7 +101,7 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
         for i, p in enumerate(procs):
             if not p.is_alive() and not stopping:
                 echo(f"worker {p.pid} stopped (exit {p.exitcode}); starting another", err=True)
-                procs[i] = ctx.Process(target=worker, args=(url, host, port), daemon=True)
+                procs[i] = ctx.Process(target=worker, args=(url, host, port))
                 procs[i].start()
     for p in procs:
         if p.pid is not None and p.is_alive():
