@@ -7,7 +7,8 @@ records inserted in bulk, and
   * "single": a second 50,000-record set where a tiny sample (one one-record batch per pair) is
     decided, the PI forces the move to single screening (the other 49,990 records go to the
     screeners, ~2,500 each) and the set is ranked once, so priorities exist.
-For each set and for 1 and 2 server workers, `screening --db URL serve --workers W` runs as a
+For each set, with the workers `screening serve` starts by default (one per core: 2 here) and with one
+worker for comparison, `screening --db URL serve --workers W` runs as a
 subprocess; every screener logs in through `POST /api/login`, then a separate client process
 (asyncio, one keep-alive connection per screener, a minimal HTTP/1.1 client so that the client is
 not what is measured) has every screener fetch its next record (`GET /api/queue?set=NAME`) and post
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_import import SCREENING, WORDS
 from pg import _free_port, create_database, postgres_server
 
+from screening.cli.web import default_workers
 from screening.prioritise.service import rank_set
 from screening.records.searches import add_search
 from screening.review.decisions import record_decision
@@ -61,7 +63,8 @@ PER_SCREENER_TEST = 2_500  # test records each screener holds (a pair shares its
 BATCH_SIZE = 100
 WARMUP_S = 3.0
 DURATION_S = 20.0
-WORKERS = (1, 2)
+DEFAULT_WORKERS = default_workers()  # what `screening serve` starts here: one per core
+WORKERS = tuple(sorted({1, DEFAULT_WORKERS}))  # one worker, for comparison, and the default
 TARGET_P95_MS = 50.0
 PASSWORD = "bench-web-password"
 KINDS = ("next-record", "decision")
@@ -419,6 +422,7 @@ def run(backend: str, url: str, set_name: str, workers: int, names: list[str], s
     machine = (b["busy"] - a["busy"]) / (b["all"] - a["all"]) * os.cpu_count() if b["all"] > a["all"] else 0.0
     ok = True
     label = f"{backend:10} {set_name:6} {workers} worker{'s' if workers > 1 else ' '}"
+    judged = workers == DEFAULT_WORKERS
     for kind in KINDS:
         xs = sorted(res["lat"][kind])
         p95 = pct(xs, 95)
@@ -426,9 +430,9 @@ def run(backend: str, url: str, set_name: str, workers: int, names: list[str], s
         ok = ok and good
         print(f"{label}  {kind:11} {len(names):>3} screeners {len(xs):>6} requests {len(xs) / span:7.1f}/s  "
               f"p50 {pct(xs, 50):6.1f} ms  p95 {p95:6.1f} ms  p99 {pct(xs, 99):6.1f} ms  "
-              f"(target p95 < {TARGET_P95_MS:.0f} ms)  {'ok' if good else 'FALLS SHORT'}", flush=True)
+              + (f"(target p95 < {TARGET_P95_MS:.0f} ms)  {'ok' if good else 'FALLS SHORT'}" if judged else
+                 f"(not the default: for comparison){'' if good else f'  above {TARGET_P95_MS:.0f} ms'}"), flush=True)
     sound = lost == 0 and doubled == 0 and unacknowledged == 0 and served_again == 0 and not res["errors"]
-    ok = ok and sound
     print(f"{label}  checks: {posted} decisions answered 201, stored {len(stored)}: lost {lost}, doubled {doubled}, "
           f"stored without a 201 {unacknowledged}; served again after a decision {served_again}; "
           f"errors {len(res['errors'])}{f', queues emptied {empty}' if empty else ''}"
@@ -454,10 +458,12 @@ def run(backend: str, url: str, set_name: str, workers: int, names: list[str], s
                   for i in bad if lines[i].startswith("Traceback")]
         print(f"  server log ({log.name}): {len(bad)} error lines: " + " | ".join(
             raised[:3] or [lines[i] for i in bad[:3]])[:600])
-    return ok
+        sound = False
+    return ok, sound
 
 
-def bench(backend: str, url: str, screeners: int, work: Path) -> list[bool]:
+def bench(backend: str, url: str, screeners: int, work: Path) -> list[tuple[int, bool, bool]]:
+    """(workers, p95 under target, every decision stored once and no error) of each run."""
     print(f"{backend}:", flush=True)
     setup(url, screeners)
     names = [f"s{i}" for i in range(screeners)]
@@ -465,13 +471,13 @@ def bench(backend: str, url: str, screeners: int, work: Path) -> list[bool]:
     for set_name in ("test", "single"):
         state = SetState()
         for w in WORKERS:
-            oks.append(run(backend, url, set_name, w, names, state, work))
+            oks.append((w, *run(backend, url, set_name, w, names, state, work)))
     return oks
 
 
 def main() -> None:
     screeners = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    oks: list[bool] = []
+    oks: list[tuple[int, bool, bool]] = []
     backends = 0
     with tempfile.TemporaryDirectory(prefix="bench-web-") as d:
         work = Path(d)
@@ -482,9 +488,16 @@ def main() -> None:
             if base is not None:
                 oks += bench("postgresql", create_database(base, "bench_web"), screeners, work)
                 backends += 1
-    verdict = "p95 < 50 ms for next-record and decision, every decision stored once" if all(oks) else "FALLS SHORT"
-    print(f"web: {verdict} ({sum(oks)}/{len(oks)} runs ok; {screeners} screeners over HTTP on {backends} backend(s), "
-          f"test and single phase, {'/'.join(map(str, WORKERS))} workers, {DURATION_S:.0f} s each)")
+    judged = [fast for w, fast, _ in oks if w == DEFAULT_WORKERS]
+    sound = [ok for _, _, ok in oks]
+    verdict = ("p95 < 50 ms for next-record and decision, every decision stored once"
+               if all(judged) and all(sound) else "FALLS SHORT")
+    others = [fast for w, fast, _ in oks if w != DEFAULT_WORKERS]
+    print(f"web: {verdict} (`screening serve` as it starts here, {DEFAULT_WORKERS} worker(s), one per core: "
+          f"{sum(judged)}/{len(judged)} runs under {TARGET_P95_MS:.0f} ms"
+          + (f"; --workers 1, for comparison: {sum(others)}/{len(others)}" if others else "")
+          + f"; every decision stored once, no error: {sum(sound)}/{len(sound)} runs; {screeners} screeners over "
+          f"HTTP on {backends} backend(s), test and single phase, {DURATION_S:.0f} s each)")
 
 
 if __name__ == "__main__":

@@ -478,8 +478,9 @@ def test_serve_with_workers_retrains_in_the_background(db: Database, tmp_path: P
     import sys
     import time
 
-    from screening.storage.models import ModelRun
     from test_background import single_phase_set
+
+    from screening.storage.models import ModelRun
 
     single_phase_set(db)
     with db.transaction() as s:
