@@ -162,3 +162,20 @@ def test_each_screeners_queue_follows_the_stored_scores(db: Database) -> None:
                          .where(Assignment.phase == "single")).all()
     assert {u for u, *_ in rows} == {1, 2}  # both screeners' queues
     assert all(p == scores[r] for _, r, p, done in rows if not done)
+
+
+def test_a_set_is_retrained_by_one_process_at_a_time(db: Database) -> None:
+    """Each web worker has a retrainer: while one retrains a set, another's turn is skipped (it would
+    do the same work again), and it retrains once the first is done."""
+    from screening.prioritise.background import _only_retrain
+
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    with _only_retrain(db.url, "s") as mine:  # as if another worker's retraining process held the set
+        assert mine
+        retrain(db.url, "s")
+        with db.read() as s:
+            assert s.scalar(select(func.count()).select_from(ModelRun)) == 0
+    retrain(db.url, "s")
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 1

@@ -19,13 +19,17 @@ queueing their decisions).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import multiprocessing
 import os
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 
 from screening.errors import Conflict
 from screening.prioritise.service import (
@@ -38,6 +42,11 @@ from screening.prioritise.service import (
 )
 from screening.review.sets import get_set
 from screening.storage.db import Database
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock between processes; the set's row lock still orders the stores
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 MIN_SECONDS = 30.0  # between two retrains of one set; the queue serves the last ranking meanwhile
@@ -56,9 +65,43 @@ def _process() -> ProcessPoolExecutor:
                                initializer=_lower_priority)
 
 
+@contextmanager
+def _only_retrain(url: str, set_name: str) -> Iterator[bool]:
+    """Whether no other process retrains this set now (an flock in the temporary folder): each web
+    worker has its own retrainer, and two of them ranking a set at once do the work twice (a
+    retrain of 50,000 records took a core for seconds)."""
+    if fcntl is None:
+        yield True
+        return
+    key = hashlib.sha256(f"{url}\n{set_name}".encode()).hexdigest()[:16]
+    try:
+        fd = os.open(os.path.join(tempfile.gettempdir(), f"screening-retrain-{key}.lock"), os.O_RDWR | os.O_CREAT,
+                     0o600)
+    except OSError:  # not ours to open: retrain anyway, the set's row lock still orders the stores
+        yield True
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def retrain(url: str, set_name: str) -> None:
-    """Retrain ``set_name`` if it is due and store the ranking (run in the retraining process)."""
+    """Retrain ``set_name`` if it is due and no other process is retraining it, and store the ranking
+    (run in the retraining process)."""
     db = _databases.get(url) or _databases.setdefault(url, Database(url))
+    with _only_retrain(url, set_name) as mine:
+        if mine:
+            _retrain(db, set_name)
+
+
+def _retrain(db: Database, set_name: str) -> None:
     try:
         with db.read() as s:
             if not retrain_is_due(s, get_set(s, set_name)):
