@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.process
 import os
+import selectors
 import signal
 import socket
-import time
 
 import click
 import uvicorn
@@ -14,6 +15,7 @@ import uvicorn
 from screening.cli.base import AppContext, command, echo, pass_app
 from screening.storage.db import database_url
 from screening.web.app import create_app
+from screening.web.workers import handed_worker
 
 
 @command()
@@ -37,9 +39,9 @@ def serve(app: AppContext, host: str, port: int, workers: int | None) -> None:
     echo(f"serving {url} on http://{host}:{port}/ (Ctrl+C stops)", err=True)
     if workers == 1:
         uvicorn.run(create_app(database), host=host, port=port, log_level="warning")
-    elif hasattr(socket, "SO_REUSEPORT"):
+    elif hasattr(socket, "send_fds"):
         serve_workers(url, host, port, workers)
-    else:  # no SO_REUSEPORT (Windows): uvicorn's workers share one listening socket
+    else:  # no descriptor passing (Windows): uvicorn's workers share one listening socket
         os.environ["SCREENING_DB"] = url
         uvicorn.run("screening.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning")
@@ -48,56 +50,43 @@ def serve(app: AppContext, host: str, port: int, workers: int | None) -> None:
 def default_workers() -> int:
     """One worker per core: a worker runs Python requests one at a time (the interpreter lock), so a
     second core serves a team only through a second worker (bench-web: 20 screeners on 2 cores, p95
-    55-90 ms with one worker, under 50 ms with two). Where the kernel cannot spread connections over
-    workers' own sockets (no SO_REUSEPORT: Windows), one."""
-    if not hasattr(socket, "SO_REUSEPORT"):
+    55-100 ms with one worker, under 50 ms with two on SQLite). Where connections cannot be handed
+    to workers (Windows), one."""
+    if not hasattr(socket, "send_fds"):
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, 8))
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket on ``host:port`` that other processes may bind too (SO_REUSEPORT)."""
-    sock = socket.socket(_family(host), socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
-
-
-def worker(url: str, host: str, port: int) -> None:
-    """One worker process: its own listening socket, the app on the database at ``url``."""
-    os.setpgrp()  # a Ctrl+C in the terminal reaches the supervisor alone, which stops each worker once
-    os.environ["SCREENING_DB"] = url
-    config = uvicorn.Config("screening.web.app:app_from_environment", factory=True, log_level="warning")
-    try:
-        uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
-    except KeyboardInterrupt:  # uvicorn raises the signal it stopped for again once it has finished
-        pass
-
-
 def serve_workers(url: str, host: str, port: int, workers: int) -> None:
-    """``workers`` processes, each listening on its own SO_REUSEPORT socket.
+    """``workers`` processes; this one accepts the connections and hands them out in turn.
 
-    The kernel spreads new connections over the sockets evenly. uvicorn's own workers share one
-    socket, and whichever event loop wakes first accepts every connection waiting: 20 screeners who
-    connect together could land 18 on one worker and 2 on the other (measured), so one core did
-    all the work. A worker that dies is started again; Ctrl+C (or SIGTERM) stops them all.
+    Screeners keep their connection open for the day, so how the first connections are spread
+    decides each worker's load. uvicorn's workers share one socket, and whichever event loop wakes
+    first accepts every connection waiting (18 of 20 screeners on one worker, measured); a socket
+    per worker (SO_REUSEPORT) leaves it to a hash of the addresses, 13/7 or worse in a quarter of
+    the runs. Here connection k goes to worker k mod N over a Unix socket (``SCM_RIGHTS``), and
+    is then the worker's alone: requests do not pass through this process. A worker that dies is
+    started again; Ctrl+C (or SIGTERM) stops them all.
     """
-    try:  # the port is free: a clear error now, not in each worker. Bound without SO_REUSEPORT: a
-        # second `screening serve` on the port must fail, not share its screeners with the first.
-        with socket.socket(_family(host)) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # closed connections do not count
-            probe.bind((host, port))
+    try:  # a second `screening serve` on the port fails here, with a clear error
+        listener = socket.socket(_family(host), socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # closed connections do not count
+        listener.bind((host, port))
+        listener.listen(2048)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}.") from None
+    listener.setblocking(False)
     ctx = multiprocessing.get_context("spawn")
-    # not daemonic: a daemonic process may not start children, and each worker retrains in one of its own
-    procs = [ctx.Process(target=worker, args=(url, host, port)) for _ in range(workers)]
+
+    def start() -> tuple[multiprocessing.process.BaseProcess, socket.socket]:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        # not daemonic: a daemonic process may not start children, and each worker retrains in one
+        proc = ctx.Process(target=handed_worker, args=(url, theirs))
+        proc.start()
+        theirs.close()
+        return proc, ours
+
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -106,22 +95,43 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for p in procs:
-        p.start()
-    while not stopping:
-        time.sleep(0.2)
-        for i, p in enumerate(procs):
-            if not p.is_alive() and not stopping:
-                echo(f"worker {p.pid} stopped (exit {p.exitcode}); starting another", err=True)
-                procs[i] = ctx.Process(target=worker, args=(url, host, port))
-                procs[i].start()
-    for p in procs:
-        if p.pid is not None and p.is_alive():
-            os.kill(p.pid, signal.SIGINT)  # uvicorn finishes the requests under way
-    for p in procs:
-        p.join(30)
-        if p.is_alive():
-            p.kill()
+    pool = [start() for _ in range(workers)]
+    turn = 0
+    with selectors.DefaultSelector() as sel:
+        sel.register(listener, selectors.EVENT_READ)
+        while not stopping:
+            if sel.select(timeout=0.2):
+                while True:
+                    try:
+                        conn, _ = listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    with conn:  # the worker has its own descriptor of it once sent
+                        for _ in range(len(pool)):
+                            turn = (turn + 1) % len(pool)
+                            try:
+                                socket.send_fds(pool[turn][1], [b"c"], [conn.fileno()])
+                                break
+                            except OSError:  # that worker is gone: the next one (it is restarted below)
+                                continue
+            for i, (proc, channel) in enumerate(pool):
+                if not proc.is_alive() and not stopping:
+                    echo(f"worker {proc.pid} stopped (exit {proc.exitcode}); starting another", err=True)
+                    channel.close()
+                    pool[i] = start()
+    listener.close()
+    for proc, channel in pool:
+        channel.close()  # the worker's end reads end-of-file: it stops (a signal too, to be sure)
+        if proc.pid is not None and proc.is_alive():
+            os.kill(proc.pid, signal.SIGINT)  # uvicorn finishes the requests under way
+    for proc, _ in pool:
+        proc.join(30)
+        if proc.is_alive():
+            proc.kill()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 COMMANDS = [serve]
