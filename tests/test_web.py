@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from sqlalchemy import func, select
@@ -347,6 +351,17 @@ def test_a_decision_waiting_for_the_database_does_not_hold_up_the_next_record(re
         assert s.scalar(select(func.count()).select_from(Decision).where(Decision.record_id == rid)) == 1
 
 
+def serve_two_workers(url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, BinaryIO]:
+    """`screening serve --workers 2` on a free port, its output in a log file."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w+b")
+    proc = subprocess.Popen([sys.executable, "-m", "screening", "--db", url, "serve", "--port", str(port),
+                             "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    return proc, port, log
+
+
 def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Database, tmp_path: Path) -> None:
     """`serve --workers 2`: the supervisor accepts and hands connections to the workers in turn, so 16
     screeners who connect at once are 8 and 8 (uvicorn's shared socket gave one worker nearly all, a
@@ -354,17 +369,11 @@ def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Da
     import http.client
     import os
     import signal
-    import socket
     import subprocess
     import sys
     import time
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = open(tmp_path / "serve.log", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "screening", "--db", review.url, "serve", "--port", str(port),
-                             "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    proc, port, log = serve_two_workers(review.url, tmp_path)
     conns: list[http.client.HTTPConnection] = []
     try:
         deadline = time.monotonic() + 60
@@ -474,9 +483,6 @@ def test_serve_with_workers_retrains_in_the_background(db: Database, tmp_path: P
     import http.client
     import json
     import signal
-    import socket
-    import subprocess
-    import sys
     import time
 
     from test_background import single_phase_set
@@ -486,12 +492,7 @@ def test_serve_with_workers_retrains_in_the_background(db: Database, tmp_path: P
     single_phase_set(db)
     with db.transaction() as s:
         set_password(s, "a", "a-long-password")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = open(tmp_path / "serve.log", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "screening", "--db", db.url, "serve", "--port", str(port),
-                             "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    proc, port, log = serve_two_workers(db.url, tmp_path)
     try:
         deadline = time.monotonic() + 60
         while True:
