@@ -362,6 +362,30 @@ def serve_two_workers(url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes]
     return proc, port, log
 
 
+def workers_up(proc: subprocess.Popen[bytes], port: int) -> list[int]:
+    """Wait until both workers of `serve --workers 2` answer; their process ids."""
+    import http.client
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        children = [int(p) for p in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
+                    if "spawn_main" in open(f"/proc/{p}/cmdline").read()]  # not the resource tracker
+        if len(children) == 2:
+            try:
+                for _ in range(2):  # connections go to the workers in turn: each has answered
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    c.request("GET", "/login")
+                    assert c.getresponse().read()
+                    c.close()
+                time.sleep(1.0)
+                return children
+            except OSError:
+                pass
+        assert proc.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not start"
+        time.sleep(0.2)
+
+
 def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Database, tmp_path: Path) -> None:
     """`serve --workers 2`: the supervisor accepts and hands connections to the workers in turn, so 16
     screeners who connect at once are 8 and 8 (uvicorn's shared socket gave one worker nearly all, a
@@ -371,28 +395,11 @@ def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Da
     import signal
     import subprocess
     import sys
-    import time
 
     proc, port, log = serve_two_workers(review.url, tmp_path)
     conns: list[http.client.HTTPConnection] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            children = [int(p) for p in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
-                        if "spawn_main" in open(f"/proc/{p}/cmdline").read()]  # not the resource tracker
-            if len(children) == 2:
-                try:
-                    for _ in range(2):  # both workers listen once each has answered
-                        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                        c.request("GET", "/login")
-                        assert c.getresponse().read()
-                        c.close()
-                    break
-                except OSError:
-                    pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not start"
-            time.sleep(0.2)
-        time.sleep(1.0)  # both workers have started their app
+        children = workers_up(proc, port)
         for _ in range(16):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             c.request("GET", "/login")
@@ -522,3 +529,37 @@ def test_serve_with_workers_retrains_in_the_background(db: Database, tmp_path: P
         output = log.read().decode(errors="replace")
         log.close()
     assert code == 0 and "Traceback" not in output, output
+
+
+def test_serve_passes_over_a_worker_that_stops_reading(review: Database, tmp_path: Path) -> None:
+    """A worker that hangs (stopped here) must not stop the supervisor: once its queue of handed
+    connections is full, new connections go to the other worker instead of waiting for it."""
+    import http.client
+    import os
+    import signal
+
+    proc, port, log = serve_two_workers(review.url, tmp_path)
+    stopped = None
+    try:
+        children = workers_up(proc, port)
+        stopped = children[0]
+        os.kill(stopped, signal.SIGSTOP)
+        for _ in range(1200):  # more than a Unix datagram queue holds (net.unix.max_dgram_qlen, 512)
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass
+        answered = 0
+        for _ in range(4):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                c.request("GET", "/login")
+                answered += c.getresponse().status == 200
+            except OSError:
+                pass
+            c.close()
+        assert answered >= 3, answered
+    finally:
+        if stopped is not None:
+            os.kill(stopped, signal.SIGCONT)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        log.close()

@@ -85,6 +85,7 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
         proc = ctx.Process(target=handed_worker, args=(url, theirs))
         proc.start()
         theirs.close()
+        ours.setblocking(False)  # a worker that stops reading is passed over, never waited for
         return proc, ours
 
     stopping = False
@@ -112,7 +113,7 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
                             try:
                                 socket.send_fds(pool[turn][1], [b"c"], [conn.fileno()])
                                 break
-                            except OSError:  # that worker is gone: the next one (it is restarted below)
+                            except OSError:  # that worker is gone or full: the next one
                                 continue
             for i, (proc, channel) in enumerate(pool):
                 if not proc.is_alive() and not stopping:
