@@ -5,9 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.process
 import os
+import select
 import selectors
 import signal
 import socket
+import time
+from typing import Any
 
 import click
 import uvicorn
@@ -16,6 +19,8 @@ from screening.cli.base import AppContext, command, echo, pass_app
 from screening.storage.db import database_url
 from screening.web.app import create_app
 from screening.web.workers import handed_worker
+
+HAND_WAIT_S = 5.0  # how long a new connection waits for a worker with room in its channel
 
 
 @command()
@@ -80,12 +85,12 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
     ctx = multiprocessing.get_context("spawn")
 
     def start() -> tuple[multiprocessing.process.BaseProcess, socket.socket]:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # not daemonic: a daemonic process may not start children, and each worker retrains in one
         proc = ctx.Process(target=handed_worker, args=(url, theirs))
         proc.start()
         theirs.close()
-        ours.setblocking(False)  # a worker that stops reading is passed over, never waited for
+        ours.setblocking(False)  # a worker that stops reading is passed over (see _hand)
         return proc, ours
 
     stopping = False
@@ -108,13 +113,7 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
                     except (BlockingIOError, InterruptedError):
                         break
                     with conn:  # the worker has its own descriptor of it once sent
-                        for _ in range(len(pool)):
-                            turn = (turn + 1) % len(pool)
-                            try:
-                                socket.send_fds(pool[turn][1], [b"c"], [conn.fileno()])
-                                break
-                            except OSError:  # that worker is gone or full: the next one
-                                continue
+                        turn = _hand(conn, pool, turn)
             for i, (proc, channel) in enumerate(pool):
                 if not proc.is_alive() and not stopping:
                     echo(f"worker {proc.pid} stopped (exit {proc.exitcode}); starting another", err=True)
@@ -129,6 +128,27 @@ def serve_workers(url: str, host: str, port: int, workers: int) -> None:
         proc.join(30)
         if proc.is_alive():
             proc.kill()
+
+
+def _hand(conn: socket.socket, pool: list[tuple[Any, socket.socket]], turn: int) -> int:
+    """Send ``conn`` to the worker after ``turn`` that can take it; returns the one that did.
+
+    A worker whose channel is full (it is busy, or hangs) is passed over; when every one is full
+    this waits for one to have room (a burst of connections), for ``HAND_WAIT_S`` at most, then
+    drops the connection (the browser retries)."""
+    deadline = time.monotonic() + HAND_WAIT_S
+    while True:
+        for _ in range(len(pool)):
+            turn = (turn + 1) % len(pool)
+            try:
+                socket.send_fds(pool[turn][1], [b"c"], [conn.fileno()])
+                return turn
+            except OSError:  # full (or the worker is gone: it is restarted by the caller)
+                continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return turn
+        select.select([], [channel for _, channel in pool], [], min(left, 0.1))
 
 
 def _family(host: str) -> socket.AddressFamily:

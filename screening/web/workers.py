@@ -32,7 +32,7 @@ class HandedConnections(uvicorn.Server):
     def _adopt(self, loop: asyncio.AbstractEventLoop, protocol: functools.partial[asyncio.Protocol]) -> None:
         while True:
             try:
-                message, fds, _flags, _address = socket.recv_fds(self.channel, 16, 16)
+                message, fds, _flags, _address = socket.recv_fds(self.channel, 1, 16)  # one connection a byte
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
