@@ -138,17 +138,20 @@ def _hand(conn: socket.socket, pool: list[tuple[Any, socket.socket]], turn: int)
     drops the connection (the browser retries)."""
     deadline = time.monotonic() + HAND_WAIT_S
     while True:
+        full = []
         for _ in range(len(pool)):
             turn = (turn + 1) % len(pool)
             try:
                 socket.send_fds(pool[turn][1], [b"c"], [conn.fileno()])
                 return turn
-            except OSError:  # full (or the worker is gone: it is restarted by the caller)
+            except BlockingIOError:
+                full.append(pool[turn][1])
+            except OSError:  # the worker is gone: the caller starts another
                 continue
         left = deadline - time.monotonic()
-        if left <= 0:
+        if not full or left <= 0:
             return turn
-        select.select([], [channel for _, channel in pool], [], min(left, 0.1))
+        select.select([], full, [], min(left, 0.1))  # until one of them has room
 
 
 def _family(host: str) -> socket.AddressFamily:
