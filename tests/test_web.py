@@ -484,6 +484,46 @@ def test_decisions_written_together_stay_each_all_or_nothing(review: Database) -
             User.name == "alice", Assignment.record_id == rids[4]))
 
 
+def test_a_group_without_failures_is_written_without_savepoints(review: Database) -> None:
+    """Each SAVEPOINT is a round trip on PostgreSQL: a group whose decisions all succeed is one
+    BEGIN ... COMMIT with no savepoint; one that fails has the rest written again, each in its own
+    savepoint, once (two transactions, not one per failure)."""
+    import asyncio
+
+    import anyio
+    from sqlalchemy import event
+
+    from screening.errors import NotAllowed
+    from screening.review.decisions import record_decision
+    from screening.web.threads import Group
+
+    rids = batch_one(review)
+    group = Group(review, anyio.CapacityLimiter(1))
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0].upper())
+
+    event.listen(review.engine, "before_cursor_execute", seen)
+
+    def decide(user: str, rid: int):  # type: ignore[no-untyped-def]
+        return lambda s: record_decision(s, user, rid, "include").id
+
+    async def together(*works):  # type: ignore[no-untyped-def]
+        return await asyncio.gather(*(group.submit(w) for w in works), return_exceptions=True)
+
+    ok = asyncio.run(together(decide("alice", rids[0]), decide("bob", rids[0]), decide("alice", rids[1])))
+    assert all(isinstance(o, int) for o in ok)
+    assert "SAVEPOINT" not in statements and statements.count("INSERT") == 3
+    statements.clear()
+    mixed = asyncio.run(together(decide("carol", rids[2]), decide("alice", rids[2]), decide("carol", rids[3]),
+                                 decide("bob", rids[2])))
+    assert [type(m) for m in mixed] == [NotAllowed, int, NotAllowed, int]
+    assert statements.count("SAVEPOINT") == 3  # the second writing: alice, carol, bob; no third
+    with review.read() as s:
+        assert s.scalar(select(func.count()).select_from(Decision)) == 5
+
+
 def test_serve_with_workers_retrains_in_the_background(db: Database, tmp_path: Path) -> None:
     """Each worker of `serve --workers 2` retrains a single-phase set in a child process of its own
     after a decision (a daemonic worker could not start one: the retrain failed in the log)."""
