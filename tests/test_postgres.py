@@ -195,3 +195,40 @@ def test_postgres_reads_keep_their_prepared_statements(pg: Cli) -> None:
     with pytest.raises(DBAPIError, match="read-only"), db.read() as s:  # a read never writes
         s.execute(text("UPDATE app_user SET failed_logins = 0"))
     db.dispose()
+
+
+def test_postgres_reads_run_each_statement_alone_and_snapshots_hold_still(pg: Cli) -> None:
+    """A read sends no BEGIN or COMMIT (two of a next record's five round trips): each statement is
+    its own transaction, as under READ COMMITTED. A snapshot (reports, exports) sees nothing that is
+    committed after its first statement, and neither can write."""
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from screening.storage.db import Database
+
+    db = Database(pg.url)
+    pg("user", "add", "ann", "--role", "admin")
+    users = text("SELECT count(*) FROM app_user")
+
+    def add_user(name: str) -> None:
+        with db.transaction() as w:
+            w.execute(text("INSERT INTO app_user (name, role, created_at, failed_logins) "
+                           "VALUES (:n, 'screener', now(), 0)"), {"n": name})
+
+    with db.read() as s:
+        first = s.execute(text("SELECT now()")).scalar()
+        time.sleep(0.01)
+        assert s.execute(text("SELECT now()")).scalar() != first  # a transaction would keep its start time
+        before = s.execute(users).scalar()
+        add_user("bea")
+        assert s.execute(users).scalar() == before + 1
+    with db.snapshot() as s:
+        before = s.execute(users).scalar()
+        add_user("cy")
+        assert s.execute(users).scalar() == before
+    for session in (db.read, db.snapshot):
+        with pytest.raises(DBAPIError, match="read-only"), session() as s:
+            s.execute(text("UPDATE app_user SET failed_logins = 0"))
+    db.dispose()

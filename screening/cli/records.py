@@ -158,7 +158,7 @@ def export(app: AppContext, fmt: str, out: str | None, all_records: bool, set_na
         screening export --format ris --out kept.ris
         screening export --format csv --set access --included --out included.csv
     """
-    with app.db.read() as session:
+    with app.db.snapshot() as session:
         if out:
             with atomic_write(out) as fh:
                 n = export_records(session, fh, fmt, all_records=all_records, set_name=set_name,

@@ -57,7 +57,7 @@ def report_sets(app: AppContext, fmt: str) -> None:
     Example:
         screening report sets --format csv > table3.csv
     """
-    with app.db.read() as s:
+    with app.db.snapshot() as s:
         echo(render_table3(table3(s), fmt), nl=False)
 
 
@@ -80,7 +80,7 @@ def report_prisma(app: AppContext, set_name: str | None, fmt: str, out: str | No
         screening report prisma --format svg --out prisma.svg
         screening report prisma --set dinosaurs --format png --out prisma.png
     """
-    with app.db.read() as s:
+    with app.db.snapshot() as s:
         counts = prisma_counts(s, set_name)
     _write(render_prisma(counts, fmt), out)
 
@@ -97,7 +97,7 @@ def report_searches(app: AppContext, fmt: str, out: str | None) -> None:
     Example:
         screening report searches --format md --out searches.md
     """
-    with app.db.read() as s:
+    with app.db.snapshot() as s:
         data = searches_report(s)
     _write(render_searches(data, fmt), out)
 
@@ -114,7 +114,7 @@ def report_bundle(app: AppContext, folder: str, set_name: str | None) -> None:
     Example:
         screening report bundle report-2024-05/
     """
-    with app.db.read() as s:
+    with app.db.snapshot() as s:
         bundle = write_bundle(s, folder, set_name=set_name)
     for f in bundle.files:
         echo(f"  {f.name}: {f.title}")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,14 +42,22 @@ def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("SCREENING_DB") or DEFAULT_URL
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the pragmas our SQLite use needs, bound to this engine alone."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine with the pragmas our SQLite use needs, bound to this engine alone.
+
+    ``read_only`` (PostgreSQL): connections in autocommit whose every statement runs read-only."""
     try:
         engine = create_engine(url, future=True)
         if isinstance(engine.pool, QueuePool):  # not SQLite in memory, which has one connection per thread
-            engine = create_engine(url, future=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
+            options = {"isolation_level": "AUTOCOMMIT"} if read_only else {}
+            engine = create_engine(url, future=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, **options)
     except Exception as exc:  # bad URL or missing driver: a user error
         raise DatabaseError(url, f"cannot use database URL {url!r}: {exc}.", reason="bad_url") from exc
+    if read_only and engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn: Any, _record: object) -> None:
+            dbapi_conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -104,13 +113,18 @@ class Database:
                 and not path.startswith("file:") and not Path(path).exists()):
             raise DatabaseError(self.url, f"there is no database at {path}.", reason="no_database")
         self.writes = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
-        # PostgreSQL: reads run in READ ONLY transactions and end with COMMIT. psycopg forgets every
-        # prepared statement on a ROLLBACK (and deallocates them on the server), so reads that rolled
-        # back had each statement parsed and planned again: 0.7 ms of the server's 1.3 ms for a
-        # screener's next record. READ ONLY keeps "a read never writes" true with a commit.
-        self._commit_reads = self.engine.dialect.name == "postgresql"
-        readers = self.engine.execution_options(postgresql_readonly=True) if self._commit_reads else self.engine
-        self.reads = sessionmaker(readers, expire_on_commit=False)
+        # PostgreSQL: a read's statements run each on its own (autocommit) on connections that cannot
+        # write: BEGIN and COMMIT were two of a screener's five round trips for a next record, and under
+        # READ COMMITTED a transaction gave its statements no common snapshot anyway. Snapshots (exports,
+        # reports) are READ ONLY REPEATABLE READ transactions ended with COMMIT: psycopg forgets every
+        # prepared statement on a ROLLBACK (0.7 of the server's 1.3 ms for a next record, planned again).
+        pg = self.engine.dialect.name == "postgresql"
+        self._commit_snapshots = pg
+        self._read_engine = make_engine(self.url, read_only=True) if pg else self.engine
+        self.reads = sessionmaker(self._read_engine, expire_on_commit=False)
+        self.snapshots = sessionmaker(
+            self.engine.execution_options(postgresql_readonly=True, isolation_level="REPEATABLE READ")
+            if pg else self.engine, expire_on_commit=False)
         # SQLite has one writer at a time. Threads of this process queue on a lock, then processes
         # (the web app's workers, a CLI import beside them) on an flock of a file beside the database,
         # re-tried every quarter millisecond. SQLite's own busy handler, still there for writers that
@@ -169,16 +183,27 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session in one read transaction (a consistent snapshot) that writes nothing: rolled back on
-        SQLite, a READ ONLY transaction committed on PostgreSQL (see ``__init__``)."""
-        with self.reads() as session:  # closing ends the transaction and detaches what was read, still
-            session.begin()  # readable: views render it after the session
+        """A session that reads and writes nothing. On SQLite its statements share one snapshot; on
+        PostgreSQL each sees what was committed when it ran (as in a READ COMMITTED transaction)."""
+        with self.reads() as session:  # closing ends it and detaches what was read, still readable:
+            session.begin()  # views render it after the session
             yield session
-            if self._commit_reads:
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session in one read transaction whose statements all see the database as it was when the
+        first ran, on every backend: a report's figures agree with each other while a team screens, and
+        an export streams its rows from it (PostgreSQL's server-side cursors need a transaction)."""
+        with self.snapshots() as session:
+            session.begin()
+            yield session
+            if self._commit_snapshots:
                 session.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not self.engine:
+            self._read_engine.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

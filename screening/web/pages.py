@@ -272,7 +272,7 @@ def recall_plot(request: Request) -> Response:
 def prisma_svg(request: Request) -> Response:
     """The PRISMA 2020 diagram of the review (or of one set), for a PI or admin."""
     set_name = request.path_params.get("name")
-    with db_of(request).read() as s:
+    with db_of(request).snapshot() as s:
         manager(s, me(request, s), action="see the PRISMA diagram")
         svg = render_prisma(prisma_counts(s, set_name), "svg")
     return Response(svg, media_type="image/svg+xml")
@@ -281,7 +281,7 @@ def prisma_svg(request: Request) -> Response:
 def bundle_zip(request: Request) -> Response:
     """The report bundle a PI sends to co-authors, as one zip file."""
     with tempfile.TemporaryDirectory(prefix="screening-bundle-") as folder:
-        with db_of(request).read() as s:
+        with db_of(request).snapshot() as s:
             manager(s, me(request, s), action="download the report bundle")
             write_bundle(s, folder)
         buf = io.BytesIO()
