@@ -31,8 +31,14 @@ _ASSIGNED = select(Assignment.id, Assignment.set_id, Assignment.batch_id, Assign
                                   Decision.kind == "adjudicate").label("adjudicated")).where(
     Assignment.user_id == bindparam("user_id"), Assignment.record_id == bindparam("record_id"))
 _ASSIGNED_IN_SET = _ASSIGNED.where(Assignment.set_id == bindparam("set_id"))
+_COLUMNS = ("set_id", "record_id", "user_id", "kind", "decision", "reason", "note", "phase", "at")
 _ADD = insert(Decision)
 _DONE = update(Assignment).where(Assignment.id == bindparam("assignment_id")).values(done=True)
+# PostgreSQL: the decision and its assignment's done flag in one statement (a data-modifying WITH),
+# a round trip fewer in the group of decisions every screener of a web worker waits for. SQLite has
+# no INSERT or UPDATE in a WITH: there they are two statements of the same transaction.
+_ADD_DONE = (insert(Decision).values({c: bindparam(f"new_{c}") for c in _COLUMNS}).add_cte(_DONE.cte("done"))
+             .returning(Decision.id))
 
 
 class Placed(Protocol):
@@ -108,17 +114,19 @@ def record_decision(session: Session, user_name: str, record_id: int, decision: 
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
                  reason=reason, note=note, phase=a.phase, at=utcnow())
     conn = session.connection()
-    key = conn.execute(_ADD, {c: getattr(d, c) for c in _COLUMNS}).inserted_primary_key
-    assert key is not None  # an INSERT of one row has its key
-    d.id = key[0]
-    conn.execute(_DONE, {"assignment_id": a.id})
+    if conn.dialect.name == "postgresql":
+        d.id = conn.execute(_ADD_DONE, {"assignment_id": a.id, **{f"new_{c}": getattr(d, c) for c in _COLUMNS}}
+                            ).scalar_one()
+    else:
+        key = conn.execute(_ADD, {c: getattr(d, c) for c in _COLUMNS}).inserted_primary_key
+        assert key is not None  # an INSERT of one row has its key
+        d.id = key[0]
+        conn.execute(_DONE, {"assignment_id": a.id})
     loaded = session.identity_map.get(session.identity_key(Assignment, a.id))
     if loaded is not None:  # an Assignment this session read earlier must not keep done=False
         set_committed_value(loaded, "done", True)
     return d
 
-
-_COLUMNS = ("set_id", "record_id", "user_id", "kind", "decision", "reason", "note", "phase", "at")
 
 
 def retract_last(session: Session, user_name: str, *, set_name: str | None = None) -> Decision | None:
