@@ -16,7 +16,10 @@ a decision (`POST /api/decisions`) as fast as it can: a short warm-up, then a fi
 Prints per request kind requests/s and p50/p95/p99 latency (target p95 < 50 ms), then the checks:
 every decision answered 201 is stored exactly once (Decision rows per record and user), nothing
 stored without a 201, no record served again to a screener who had decided it; and the CPU used by
-the client, the server's processes and PostgreSQL's over the run.
+the client, the server's processes and PostgreSQL's over the run. Before each PostgreSQL run the
+database is vacuumed and analysed (as pgbench does by default, and as autovacuum keeps a team server):
+otherwise autovacuum reaches the 50,000 records and 75,000 assignments just written in the middle of a
+run and the figures measure it.
 Usage: python bench/bench_web.py [N_SCREENERS]   (make bench-web SCREENERS=N)
 """
 
@@ -356,6 +359,9 @@ class SetState:
 def run(backend: str, url: str, set_name: str, workers: int, names: list[str], state: SetState,
         work: Path) -> bool:
     db = Database(url)
+    if backend == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     with db.read() as s:
         set_id = get_set(s, set_name).id
         before = s.scalar(select(func.max(Decision.id))) or 0
