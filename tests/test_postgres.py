@@ -264,3 +264,38 @@ def test_postgres_decision_is_one_statement_and_marks_its_record_done(pg: Cli) -
         assert s.scalar(select(func.count()).select_from(Decision).where(Decision.id == decision.id)) == 1
         assert next_record(s, "a", "s").item.record_id != item.record_id
     db.dispose()
+
+
+def test_postgres_scores_are_stored_in_one_statement(pg: Cli) -> None:
+    """A set's scores go to PostgreSQL as one INSERT (psycopg ran an executemany as a statement per
+    row: 50,000 took the server 1.6 s beside the screeners), every score as ranked, replacing the last."""
+    from sqlalchemy import event, select
+    from test_background import single_phase_set
+
+    from screening.prioritise.service import compute_ranking, ranking_inputs, store_scores
+    from screening.storage.db import Database
+    from screening.storage.models import RecordScore
+
+    db = Database(pg.url)
+    single_phase_set(db)
+    with db.read() as s:
+        inputs = ranking_inputs(s, "s")
+    ranking = compute_ranking(inputs)
+    assert len(ranking.scored) > 10
+    inserts: list[bool] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, many):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO RECORD_SCORE"):
+            inserts.append(many)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    for _ in range(2):  # the second replaces the first
+        with db.transaction() as s:
+            store_scores(s, inputs, ranking)
+    event.remove(db.engine, "before_cursor_execute", seen)
+    assert inserts == [False, False]  # one statement each, not an executemany
+    with db.read() as s:
+        stored = dict(s.execute(select(RecordScore.record_id, RecordScore.score)
+                                .where(RecordScore.set_id == inputs.set_id)).all())
+    assert stored == pytest.approx(dict(ranking.scored))
+    db.dispose()
