@@ -111,6 +111,30 @@ def test_closing_does_not_wait_out_the_pause_between_retrains(db: Database) -> N
         assert s.scalar(select(func.count()).select_from(ModelRun)) == 1  # the waiting retrain was dropped
 
 
+def test_closing_stops_a_retrain_that_does_not_finish_in_time(db: Database) -> None:
+    """A worker that stops must not wait for ever on its retraining process (one kept a stopped
+    `serve` worker alive with its connections): past the wait, the process is stopped, its
+    transaction rolls back, nothing half-stored stays, and later pokes are ignored."""
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    retrainer = Retrainer(db, min_seconds=0)
+    job = retrainer.poke("s")
+    assert job is not None
+    deadline = time.monotonic() + 30
+    while not any(p.is_alive() for p in list(retrainer.context.started)):  # its process is starting
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    started = time.monotonic()
+    retrainer.close(wait=0.0)
+    assert time.monotonic() - started < 10
+    assert job.done() and not any(p.is_alive() for p in list(retrainer.context.started))
+    assert retrainer.poke("s") is None  # closed: nothing starts again
+    with db.read() as s:
+        runs = s.scalar(select(func.count()).select_from(ModelRun))
+        scores = s.scalar(select(func.count()).select_from(RecordScore))
+    assert (runs, scores) == (0, 0)  # stopped before it stored: nothing of it
+
+
 def test_screening_in_the_terminal_retrains_beside_the_screener(db: Database, run) -> None:
     """`screening screen` on a single-phase set: the queue is served at once in the last ranking, a
     retrain runs in the background, and it is stored by the time the screener quits."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -569,6 +570,83 @@ def test_serve_with_workers_retrains_in_the_background(db: Database, tmp_path: P
         output = log.read().decode(errors="replace")
         log.close()
     assert code == 0 and "Traceback" not in output, output
+
+
+def test_serve_stops_while_a_retrain_is_under_way(db: Database, tmp_path: Path) -> None:
+    """Ctrl+C while a worker's retraining process is starting or running: every process of `serve`
+    ends within seconds, the retraining one too (a worker waited for ever on a retrain its process
+    never ran, kept its database connections, and the supervisor was killed waiting for it)."""
+    import http.client
+    import json
+    import signal
+    import time
+
+    from test_background import single_phase_set
+
+    single_phase_set(db)
+    with db.transaction() as s:
+        set_password(s, "a", "a-long-password")
+    proc, port, log = serve_two_workers(db.url, tmp_path)
+    try:
+        workers = workers_up(proc, port)
+        everyone = set(workers)
+        for pause in (0.0, 0.3, 0.6, 1.0, 1.5):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("POST", "/api/login", json.dumps({"username": "a", "password": "a-long-password"}))
+            auth = {"Authorization": "Bearer " + json.loads(c.getresponse().read())["token"]}
+            c.request("GET", "/api/queue?set=s", headers=auth)
+            rid = json.loads(c.getresponse().read())["record"]["record_id"]
+            c.request("POST", "/api/decisions", json.dumps({"record_id": rid, "decision": "exclude"}), headers=auth)
+            assert c.getresponse().status == 201
+            c.close()
+            time.sleep(pause)
+        for w in workers:  # the workers' retraining processes (started by one of their threads), by now
+            for task in os.listdir(f"/proc/{w}/task"):
+                everyone |= {int(p) for p in open(f"/proc/{w}/task/{task}/children").read().split()}
+        assert len(everyone) > 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            code = None
+            proc.kill()
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+        log.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_running(p) for p in everyone):
+        time.sleep(0.1)
+    left = [p for p in everyone if _running(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert code == 0 and not left, (code, left, output)
+
+
+def test_a_worker_stopped_twice_still_stops_gracefully() -> None:
+    """The supervisor closes a worker's channel and signals it: uvicorn took the SIGINT after the
+    channel's end for a second Ctrl+C and forced the exit, skipping the app's shutdown (which stops
+    the retraining process: the worker then waited for it for ever)."""
+    import signal
+
+    import uvicorn
+
+    from screening.web.workers import HandedConnections
+
+    left, right = socket.socketpair()
+    with left, right:
+        server = HandedConnections(uvicorn.Config("screening.web.app:app_from_environment", factory=True), left)
+        server.should_exit = True  # the channel's end was read
+        server.handle_exit(signal.SIGINT, None)
+        server.handle_exit(signal.SIGTERM, None)
+        assert server.should_exit and not server.force_exit
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "zombie" not in open(f"/proc/{pid}/status").read().lower()
+    except FileNotFoundError:
+        return False
 
 
 def test_serve_passes_over_a_worker_that_stops_reading(review: Database, tmp_path: Path) -> None:

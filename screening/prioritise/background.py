@@ -22,14 +22,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import multiprocessing
 import os
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Any
 
 from screening.errors import Conflict
 from screening.prioritise.service import (
@@ -51,6 +54,9 @@ except ImportError:  # Windows: no lock between processes; the set's row lock st
 log = logging.getLogger(__name__)
 MIN_SECONDS = 30.0  # between two retrains of one set; the queue serves the last ranking meanwhile
 NICENESS = 10  # the retraining process's CPU priority below the server's (Unix; ignored elsewhere)
+# How long closing waits for a retrain under way to be stored before its process is stopped (its
+# transaction then rolls back and the last ranking stays): `serve` gives a worker 30 s to stop.
+CLOSE_WAIT_S = 15.0
 _databases: dict[str, Database] = {}  # in the retraining process: one engine per database
 
 
@@ -59,10 +65,22 @@ def _lower_priority() -> None:
         os.nice(NICENESS)
 
 
-def _process() -> ProcessPoolExecutor:
-    # spawned, not forked: a web worker runs threads, which a fork copies in whatever state they are
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_lower_priority)
+class _Spawned(SpawnContext):
+    """Spawned, not forked (a web worker runs threads, which a fork copies in whatever state they
+    are), and remembered, so that closing can stop a process that does not finish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: weakref.WeakSet[SpawnProcess] = weakref.WeakSet()
+
+    def Process(self, *args: Any, **kwargs: Any) -> SpawnProcess:  # type: ignore[override]
+        process = SpawnProcess(*args, **kwargs)
+        self.started.add(process)
+        return process
+
+
+def _process(context: _Spawned) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_lower_priority)
 
 
 @contextmanager
@@ -128,7 +146,9 @@ class Retrainer:
         self.min_seconds = min_seconds
         self.last: dict[str, float] = {}
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
-        self.processes = _process()  # started at the first retrain
+        self.context = _Spawned()
+        self.processes = _process(self.context)  # started at the first retrain
+        self.jobs: weakref.WeakSet[Future[None]] = weakref.WeakSet()
         self.lock = threading.Lock()
         self.running: set[str] = set()
         self.again: set[str] = set()
@@ -137,15 +157,19 @@ class Retrainer:
     def poke(self, set_name: str) -> Future[None] | None:
         """Retrain ``set_name`` if it is due; returns the job, or None when one is already running."""
         with self.lock:
+            if self.closing.is_set():
+                return None
             if set_name in self.running:
                 self.again.add(set_name)
                 return None
             self.running.add(set_name)
-        return self.pool.submit(self._run, set_name)
+            job = self.pool.submit(self._run, set_name)
+            self.jobs.add(job)
+        return job
 
     def _run(self, set_name: str) -> None:
         try:
-            while True:
+            while not self.closing.is_set():
                 wait = self.last.get(set_name, -math.inf) + self.min_seconds - time.monotonic()
                 if wait > 0 and self.closing.wait(wait):
                     return  # closed while waiting: the last ranking stays
@@ -163,11 +187,22 @@ class Retrainer:
         try:
             self.processes.submit(retrain, self.db.url, set_name).result()
         except Exception:  # the process died (killed, out of memory): a new one serves the next poke
+            if self.closing.is_set():
+                return  # stopped by close()
             log.exception("retraining set %s failed", set_name)
-            self.processes = _process()
+            self.processes = _process(self.context)
 
-    def close(self) -> None:
-        """Stop: a retrain under way finishes and is stored, one waiting its turn is dropped."""
-        self.closing.set()
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: float = CLOSE_WAIT_S) -> None:
+        """Stop: a retrain under way has ``wait`` seconds to finish and be stored, then its process is
+        stopped (its transaction rolls back: the last ranking stays); one waiting its turn is dropped."""
+        with self.lock:
+            self.closing.set()
+            jobs = list(self.jobs)
+        self.pool.shutdown(wait=False, cancel_futures=True)  # a job not started is cancelled, never done
+        if wait_for([j for j in jobs if not j.cancelled()], timeout=wait).not_done:
+            log.warning("a retrain did not finish within %.0f s of stopping: its process is stopped", wait)
+            for process in list(self.context.started):
+                if process.is_alive():
+                    process.kill()
+        self.pool.shutdown(wait=True)
         self.processes.shutdown(wait=True, cancel_futures=True)

@@ -7,6 +7,7 @@ import asyncio
 import functools
 import os
 import socket
+from types import FrameType
 
 import uvicorn
 
@@ -44,6 +45,14 @@ class HandedConnections(uvicorn.Server):
             for fd in fds:
                 loop.create_task(loop.connect_accepted_socket(protocol, socket.socket(fileno=fd)))
 
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop gracefully, whatever the signal and however often. The supervisor both closes the
+        channel and signals, and uvicorn took a SIGINT after the channel's end for a second Ctrl+C:
+        it forced the exit, skipped the app's shutdown, and the worker, its retraining process left
+        running, waited for that process for ever. A worker has its own process group: only the
+        supervisor signals it."""
+        self.should_exit = True
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         asyncio.get_running_loop().remove_reader(self.channel.fileno())
         await super().shutdown(sockets)
@@ -56,5 +65,5 @@ def handed_worker(url: str, channel: socket.socket) -> None:
     config = uvicorn.Config("screening.web.app:app_from_environment", factory=True, log_level="warning")
     try:
         HandedConnections(config, channel).run()
-    except KeyboardInterrupt:  # uvicorn raises the signal it stopped for again once it has finished
+    except KeyboardInterrupt:  # a signal before uvicorn took over its handling
         pass
