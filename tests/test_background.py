@@ -188,6 +188,34 @@ def test_each_screeners_queue_follows_the_stored_scores(db: Database) -> None:
     assert all(p == scores[r] for _, r, p, done in rows if not done)
 
 
+def test_a_reorder_leaves_decided_records_as_they_were_served(db: Database) -> None:
+    """A retrain rewrites the priorities of the records still to screen only: a decided record keeps
+    the priority it was served at (rewriting every decided one cost a row version each, for nothing)."""
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    retrain(db.url, "s")
+    done = select(Assignment.id, Assignment.priority).where(Assignment.phase == "single", Assignment.done.is_(True))
+    with db.read() as s:
+        before = dict(s.execute(done).all())
+    decide_a_few(db, "a", 5)
+    with db.read() as s:
+        served = {i: p for i, p in s.execute(done).all() if i not in before}
+    assert len(served) == 5 and all(p > 0 for p in served.values())  # decided in the first ranking's order
+    decide_a_few(db, "b", 20)
+    with db.read() as s:
+        retrain_is_due_now = s.scalar(select(func.count()).select_from(ModelRun))
+    assert retrain_is_due_now == 1
+    retrain(db.url, "s")
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ModelRun)) == 2
+        after = dict(s.execute(select(Assignment.id, Assignment.priority).where(Assignment.id.in_(list(served)))).all())
+        scores = dict(s.execute(select(RecordScore.record_id, RecordScore.score)).all())
+        todo = s.execute(select(Assignment.record_id, Assignment.priority).where(
+            Assignment.phase == "single", Assignment.done.is_(False))).all()
+    assert after == served
+    assert all(p == scores[r] for r, p in todo)
+
+
 def test_a_set_is_retrained_by_one_process_at_a_time(db: Database) -> None:
     """Each web worker has a retrainer: while one retrains a set, another's turn is skipped (it would
     do the same work again), and it retrains once the first is done."""

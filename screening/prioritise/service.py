@@ -159,8 +159,11 @@ def queue_owners(session: Session, set_id: int) -> list[int]:
 
 def reorder_queue(session: Session, set_id: int, user_id: int | None = None) -> None:
     """Single-phase queues take their records' stored scores, in one statement: every screener's
-    (``user_id`` None) or one screener's. A screener's queue changes whole, never half old, half new."""
-    mine = [Assignment.set_id == set_id, Assignment.phase == "single"]
+    (``user_id`` None) or one screener's. A screener's queue changes whole, never half old, half new.
+    Records already decided keep the priority they were served at: rewriting them (to 0, as decided
+    records have no score) cost a row version each, in every index, for nothing, and late in a set
+    most of its records are decided."""
+    mine = [Assignment.set_id == set_id, Assignment.phase == "single", Assignment.done.is_(False)]
     if user_id is not None:
         mine.append(Assignment.user_id == user_id)
     session.execute(update(Assignment).where(*mine).values(priority=func.coalesce(
