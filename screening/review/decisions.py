@@ -128,7 +128,6 @@ def record_decision(session: Session, user_name: str, record_id: int, decision: 
     return d
 
 
-
 def retract_last(session: Session, user_name: str, *, set_name: str | None = None) -> Decision | None:
     """Undo: withdraw the user's latest standing decision (a new ``retract`` event)."""
     user = get_user(session, user_name)
