@@ -432,8 +432,7 @@ def test_serve_spreads_connections_over_its_workers_and_stops_cleanly(review: Da
         log.close()
     assert code == 0, output
     assert "Traceback" not in output, output
-    assert not any(os.path.exists(f"/proc/{pid}") and "zombie" not in open(f"/proc/{pid}/status").read().lower()
-                   for pid in children)
+    assert not any(_running(pid) for pid in children)
 
 
 def test_decisions_written_together_stay_each_all_or_nothing(review: Database) -> None:
