@@ -192,7 +192,7 @@ def cpu_used(a: dict[str, Any], b: dict[str, Any], kind: str) -> float:
 
 def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
-    out = open(log, "ab")
+    out = open(log, "wb")
     srv = subprocess.Popen([SCREENING, "--db", url, "serve", "--host", "127.0.0.1", "--port", str(port),
                             "--workers", str(workers)], stdout=out, stderr=out)
     t0 = time.time()

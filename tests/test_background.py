@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -16,7 +17,7 @@ from screening.review.queue import next_record
 from screening.review.sampling import draw_sample
 from screening.review.sets import create_set
 from screening.storage.db import Database
-from screening.storage.models import Assignment, ModelRun, Record, RecordScore
+from screening.storage.models import Assignment, ModelRun, Record, RecordScore, User
 from screening.team.users import add_user
 
 
@@ -175,17 +176,18 @@ def test_the_next_record_never_waits_for_a_retrain(db: Database) -> None:
 
 
 def test_each_screeners_queue_follows_the_stored_scores(db: Database) -> None:
-    """The retrainer stores the scores, then reorders each screener's queue in a transaction of its own:
-    afterwards every single-phase assignment carries its record's new score."""
+    """The retrainer stores the scores, then reorders each screener's queue in transactions of its own:
+    afterwards every single-phase record still to screen has the run's id plus its new score."""
     single_phase_set(db)
     decide_a_few(db, "a", 3)
     retrain(db.url, "s")
     with db.read() as s:
         scores = dict(s.execute(select(RecordScore.record_id, RecordScore.score)).all())
+        run = s.scalar(select(ModelRun.id))
         rows = s.execute(select(Assignment.user_id, Assignment.record_id, Assignment.priority, Assignment.done)
                          .where(Assignment.phase == "single")).all()
     assert {u for u, *_ in rows} == {1, 2}  # both screeners' queues
-    assert all(p == scores[r] for _, r, p, done in rows if not done)
+    assert all(p == run + scores[r] for _, r, p, done in rows if not done)
 
 
 def test_a_reorder_leaves_decided_records_as_they_were_served(db: Database) -> None:
@@ -210,10 +212,11 @@ def test_a_reorder_leaves_decided_records_as_they_were_served(db: Database) -> N
         assert s.scalar(select(func.count()).select_from(ModelRun)) == 2
         after = dict(s.execute(select(Assignment.id, Assignment.priority).where(Assignment.id.in_(list(served)))).all())
         scores = dict(s.execute(select(RecordScore.record_id, RecordScore.score)).all())
+        run = s.scalar(select(func.max(ModelRun.id)))
         todo = s.execute(select(Assignment.record_id, Assignment.priority).where(
             Assignment.phase == "single", Assignment.done.is_(False))).all()
     assert after == served
-    assert all(p == scores[r] for r, p in todo)
+    assert all(p == run + scores[r] for r, p in todo)
 
 
 def test_a_set_is_retrained_by_one_process_at_a_time(db: Database) -> None:
@@ -231,3 +234,63 @@ def test_a_set_is_retrained_by_one_process_at_a_time(db: Database) -> None:
     retrain(db.url, "s")
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(ModelRun)) == 1
+
+
+def test_a_queue_rewritten_in_steps_serves_the_new_ranking_from_the_first_step(db: Database, monkeypatch) -> None:
+    """The retrainer rewrites a screener's queue top first, a few records a transaction (one statement
+    for the whole queue held its rows, and the decisions waiting on them, for up to 90 ms): after the
+    first step the next record is already the new ranking's best, and the whole queue follows it after
+    the last step, each step its own transaction."""
+    from sqlalchemy import event
+
+    from screening.prioritise import background
+    from screening.prioritise.service import queue_priorities, store_scores
+
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    with db.transaction() as s:
+        inputs = ranking_inputs(s, "s")
+    with db.transaction() as s:
+        store_ranking(s, inputs, compute_ranking(inputs))
+    decide_a_few(db, "a", 10)
+    with db.transaction() as s:
+        inputs = ranking_inputs(s, "s")
+    ranked = compute_ranking(inputs, seed=1)
+    # a new ranking that turns the order upside down, so that its best record is not the old one's
+    second = dataclasses.replace(ranked, scored=[(rid, 1.0 - share + 1e-6) for rid, share in ranked.scored])
+    with db.transaction() as s:
+        run = store_scores(s, inputs, second).run_id
+        user = s.scalar(select(Assignment.user_id).where(Assignment.phase == "single", Assignment.done.is_(False)))
+    scores = dict(second.scored)
+    with db.read() as s:
+        todo = set(s.scalars(select(Assignment.record_id).where(Assignment.user_id == user,
+                                                                Assignment.phase == "single",
+                                                                Assignment.done.is_(False))))
+        new_order = sorted(todo, key=lambda r: (-scores[r], r))
+        name = s.scalar(select(User.name).where(User.id == user))
+        old_first = next_record(s, name, "s").item
+    assert old_first is not None and old_first.record_id != new_order[0]  # the new ranking changes the top
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda conn: commits.append(1))
+    monkeypatch.setattr(background, "STEP", 3)
+    real_write = background.write_priorities
+    seen_after_first: list[int] = []
+
+    def write_and_look(s, rows):  # type: ignore[no-untyped-def]
+        real_write(s, rows)
+        if not seen_after_first:
+            s.flush()
+            item = next_record(s, name, "s").item
+            seen_after_first.append(item.record_id if item else -1)
+
+    monkeypatch.setattr(background, "write_priorities", write_and_look)
+    background.reorder_steps(db, inputs.set_id, run, scores, user)
+    assert seen_after_first == [new_order[0]]  # the first step alone serves the new ranking's best
+    assert len(commits) == -(-len(todo) // 3)  # a transaction per step of three
+    with db.read() as s:
+        assert [r for r, _ in sorted(s.execute(select(Assignment.record_id, Assignment.priority).where(
+            Assignment.user_id == user, Assignment.phase == "single", Assignment.done.is_(False))),
+            key=lambda t: -t[1])] == new_order
+        assert queue_priorities(s, inputs.set_id, run, scores, user)[0][1] == run + scores[new_order[0]]
+        item = next_record(s, name, "s").item
+    assert item is not None and item.score == scores[new_order[0]]  # the score shown is the record's, not the priority

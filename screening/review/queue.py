@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from screening.dedup.service import Related, related_to
@@ -143,9 +143,13 @@ _MINE = (Assignment.user_id == bindparam("user_id"), Assignment.set_id == bindpa
 _TOTAL = select(func.count()).where(*_MINE).scalar_subquery()
 _DONE = select(func.count()).where(*_MINE, Assignment.done == true()).scalar_subquery()
 _PROGRESS = select(_TOTAL, _DONE)
-_PICK = (select(Assignment.record_id, Assignment.position, Assignment.phase, Assignment.priority, Batch.number,
+# the score shown is the record's in the latest ranking (the priority orders the queue: see
+# prioritise.service.queue_priorities), looked up for the one row picked
+_PICK = (select(Assignment.record_id, Assignment.position, Assignment.phase, RecordScore.score, Batch.number,
                 Record.title, Record.abstract, Record.authors, Record.year, Record.journal, Record.keywords)
-         .join(Record, Record.id == Assignment.record_id).outerjoin(Batch, Batch.id == Assignment.batch_id))
+         .join(Record, Record.id == Assignment.record_id).outerjoin(Batch, Batch.id == Assignment.batch_id)
+         .outerjoin(RecordScore, and_(RecordScore.set_id == Assignment.set_id,
+                                      RecordScore.record_id == Assignment.record_id)))
 # LIMIT 1 written into the SQL, not a bound parameter: PostgreSQL plans a prepared statement once
 # (a generic plan) only when that plan is not costlier than planning for each call, and with an unknown
 # LIMIT it assumes a tenth of the rows are wanted, so every call was planned again (0.7 ms of 1.3)
@@ -188,7 +192,7 @@ def next_record(session: Session, user_name: str, set_name: str, *, skip: Collec
     related = related_to(session, [row.record_id]).get(row.record_id, []) if row.linked else []
     item = QueueItem(row.record_id, row.title, row.abstract, list(row.authors or []), row.year, row.journal,
                      list(row.keywords or []), st.name, row.number, row.position, row.phase,
-                     row.priority if row.phase == "single" and row.priority else None, None, related)
+                     row.score if row.phase == "single" else None, None, related)
     return NextRecord(item, int(row.done), int(row.total))
 
 

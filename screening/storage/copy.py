@@ -221,7 +221,9 @@ def _check_source_schema(source: Database, shown: str) -> None:
 
 def _reset_sequence(conn: Connection, table: Table) -> None:
     """PostgreSQL: move the id sequence past the copied ids, so new rows do not collide."""
-    pk = _pk(table)
+    pk = _id(table)
+    if pk is None:  # keyed by its columns (record_score): no sequence
+        return
     top = conn.scalar(select(func.max(pk)))
     if top is not None:
         name = conn.dialect.identifier_preparer.format_table(table)
@@ -242,11 +244,17 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
             trans.rollback()  # nothing was written; this ends the snapshot
 
 
-def _pk(table: Table) -> Column[Any]:
+def _key(table: Table) -> list[Column[Any]]:
     cols = list(table.primary_key.columns)
-    if len(cols) != 1:  # every table of the schema has an integer id; a new one must too
-        raise TypeError(f"table {table.name} has no single-column primary key")
-    return cols[0]
+    if not cols:  # rows are read in key order, for the checksum: every table of the schema needs one
+        raise TypeError(f"table {table.name} has no primary key")
+    return cols
+
+
+def _id(table: Table) -> Column[Any] | None:
+    """The table's integer id from a sequence, or None when its key is made of its columns."""
+    cols = _key(table)
+    return cols[0] if len(cols) == 1 and cols[0].autoincrement in (True, "auto") else None
 
 
 def _bind_name(column: Column[Any]) -> str:
@@ -263,11 +271,12 @@ class _Table:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self.pk = _pk(table)
+        self.key = _key(table)
+        self.pk = _id(table)
         self.columns = list(table.columns)
         self.json = [isinstance(c.type, JSON) for c in self.columns]
         self.select = select(*(cast(c, Text) if j else c for c, j in zip(self.columns, self.json, strict=True))) \
-            .order_by(self.pk)
+            .order_by(*self.key)
         self.normalise = [_normaliser(c) for c in self.columns]
         self.names = [_bind_name(c) for c in self.columns]
 
@@ -366,8 +375,8 @@ def _copy_table(src: Connection, dst: Connection, table: Table, batch_size: int,
     """
     spec = _Table(table)
     statement = spec.insert(dst.dialect.name)
-    pk = _bind_name(spec.pk)
-    self_refs = [_bind_name(fk.parent) for fk in table.foreign_keys if fk.column is spec.pk]
+    pk = _bind_name(spec.pk) if spec.pk is not None else ""
+    self_refs = [_bind_name(fk.parent) for fk in table.foreign_keys if spec.pk is not None and fk.column is spec.pk]
     pending: list[tuple[Any, Any, str]] = []  # (referenced id, row id, parameter): a heap on the id
     digest = hashlib.sha256()
     rows = 0
@@ -400,6 +409,7 @@ def _fill_references(conn: Connection, spec: _Table, pending: list[tuple[Any, An
         ready.setdefault(name, []).append({"b_id": row_id, "b_ref": ref})
     for name, params in ready.items():
         column = next(c for c in spec.columns if _bind_name(c) == name)
+        assert spec.pk is not None  # only a table with an id refers to its own rows
         conn.execute(update(spec.table).where(spec.pk == bindparam("b_id")).values({column: bindparam("b_ref")}),
                      params)
 
