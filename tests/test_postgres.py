@@ -299,3 +299,16 @@ def test_postgres_scores_are_stored_in_one_statement(pg: Cli) -> None:
                                 .where(RecordScore.set_id == inputs.set_id)).all())
     assert stored == pytest.approx(dict(ranking.scored))
     db.dispose()
+
+
+def test_postgres_counts_follow_decisions_undos_and_merges(pg: Cli) -> None:
+    """The screener's progress is counted in the decision's own statement on PostgreSQL (a WITH)."""
+    from test_counts import counts_follow_the_review
+
+    from screening.storage.db import Database
+
+    db = Database(pg.url)
+    try:
+        counts_follow_the_review(db)
+    finally:
+        db.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InvalidValue
+from screening.review.counts import recount
 from screening.review.sets import kept_members
 from screening.storage.models import Assignment, Sample, ScreeningSet, User
 from screening.team.users import get_user
@@ -78,4 +79,5 @@ def assign_single(session: Session, st: ScreeningSet, weights: dict[str, float] 
         start += n
     for i in range(0, len(rows), 5000):
         session.execute(insert(Assignment), rows[i:i + 5000])
+    recount(session, st.id)
     return out

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from screening.errors import Ambiguous, Conflict, InputFileError, InvalidValue, NotAllowed, NotFound, ScreeningError
 from screening.review.blinding import BatchState, batch_states, frozen_batch, visible
+from screening.review.counts import COUNT_DONE, count_done
 from screening.review.events import DECISIONS
 from screening.review.sets import check_exclusion_reason, get_set
 from screening.storage.limits import check_int64
@@ -39,6 +40,7 @@ _DONE = update(Assignment).where(Assignment.id == bindparam("assignment_id")).va
 # no INSERT or UPDATE in a WITH: there they are two statements of the same transaction.
 _ADD_DONE = (insert(Decision).values({c: bindparam(f"new_{c}") for c in _COLUMNS}).add_cte(_DONE.cte("done"))
              .returning(Decision.id))
+_ADD_DONE_COUNTED = _ADD_DONE.add_cte(COUNT_DONE.cte("counted"))  # the record's first standing decision
 
 
 class Placed(Protocol):
@@ -114,14 +116,18 @@ def record_decision(session: Session, user_name: str, record_id: int, decision: 
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
                  reason=reason, note=note, phase=a.phase, at=utcnow())
     conn = session.connection()
+    counted = {"count_set_id": a.set_id, "count_user_id": user.id, "count_delta": 1}  # the progress shown
     if conn.dialect.name == "postgresql":
-        d.id = conn.execute(_ADD_DONE, {"assignment_id": a.id, **{f"new_{c}": getattr(d, c) for c in _COLUMNS}}
+        params = {"assignment_id": a.id, **{f"new_{c}": getattr(d, c) for c in _COLUMNS}}
+        d.id = conn.execute(_ADD_DONE if a.done else _ADD_DONE_COUNTED, params | ({} if a.done else counted)
                             ).scalar_one()
     else:
         key = conn.execute(_ADD, {c: getattr(d, c) for c in _COLUMNS}).inserted_primary_key
         assert key is not None  # an INSERT of one row has its key
         d.id = key[0]
         conn.execute(_DONE, {"assignment_id": a.id})
+        if not a.done:
+            conn.execute(COUNT_DONE, counted)
     loaded = session.identity_map.get(session.identity_key(Assignment, a.id))
     if loaded is not None:  # an Assignment this session read earlier must not keep done=False
         set_committed_value(loaded, "done", True)
@@ -146,6 +152,8 @@ def retract_last(session: Session, user_name: str, *, set_name: str | None = Non
             Assignment.set_id == d.set_id, Assignment.record_id == d.record_id, Assignment.user_id == user.id))
         if assignment is not None:
             check_open(session, assignment, session.get_one(ScreeningSet, assignment.set_id))
+            if assignment.done:
+                count_done(session, assignment.set_id, user.id, -1)
             assignment.done = False
         r = Decision(set_id=d.set_id, record_id=d.record_id, user_id=user.id, kind="screen", decision="retract",
                      reason=f"undo of decision {d.id}", phase=d.phase)

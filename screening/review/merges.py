@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from screening.dedup import service
 from screening.dedup.service import DedupSummary
+from screening.review.counts import recount
 from screening.storage.models import Assignment, Decision, Record, SetEvent, SetMember
 
 
@@ -70,6 +71,8 @@ def follow_merges(session: Session) -> QueueChanges:
         if not holders and session.scalar(select(SetMember.id).where(
                 SetMember.set_id == set_id, SetMember.record_id == kept)) is None:
             session.add(SetMember(set_id=set_id, record_id=kept, added_via=f"dedup: kept record of {removed}"))
+    for set_id in set(out.dropped):  # a screener holds one record fewer there
+        recount(session, set_id)
     for set_id in set(out.moved) | set(out.dropped) | set(out.decided):
         session.add(SetEvent(set_id=set_id, kind="dedup", actor=None, payload={
             "moved": out.moved.get(set_id, []), "dropped": out.dropped.get(set_id, []),

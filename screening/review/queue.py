@@ -11,13 +11,22 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from screening.dedup.service import Related, related_to
 from screening.review.events import current
 from screening.review.sets import get_set
-from screening.storage.models import Assignment, Batch, Decision, Record, RecordLink, RecordScore, ScreeningSet
+from screening.storage.models import (
+    Assignment,
+    Batch,
+    Decision,
+    QueueCount,
+    Record,
+    RecordLink,
+    RecordScore,
+    ScreeningSet,
+)
 from screening.team.users import get_user
 
 
@@ -138,10 +147,10 @@ class NextRecord:
 
 # A screener's next record, built once (every request runs them; building costs more than running).
 _MINE = (Assignment.user_id == bindparam("user_id"), Assignment.set_id == bindparam("set_id"))
-# two counts, each over an index range (the decided ones only in the second), not a CASE on every row:
-# a third of the time for a screener holding 2,500 records
-_TOTAL = select(func.count()).where(*_MINE).scalar_subquery()
-_DONE = select(func.count()).where(*_MINE, Assignment.done == true()).scalar_subquery()
+# the screener's progress: one row (see review.counts), not a count over their thousands of assignments
+_COUNTED = (QueueCount.set_id == bindparam("set_id"), QueueCount.user_id == bindparam("user_id"))
+_TOTAL = func.coalesce(select(QueueCount.total).where(*_COUNTED).scalar_subquery(), 0)
+_DONE = func.coalesce(select(QueueCount.done).where(*_COUNTED).scalar_subquery(), 0)
 _PROGRESS = select(_TOTAL, _DONE)
 # the score shown is the record's in the latest ranking (the priority orders the queue: see
 # prioritise.service.queue_priorities), looked up for the one row picked

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from screening.errors import Conflict, InvalidValue
+from screening.review.counts import recount
 from screening.review.sets import get_set, kept_members
 from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Batch, Sample, SetEvent, User
@@ -121,6 +122,7 @@ def draw_sample(session: Session, set_name: str, *, pairs: list[tuple[str, str]]
         out.append((batch.number, a, b, len(chunk)))
     for i in range(0, len(rows), 5000):
         session.execute(insert(Assignment), rows[i:i + 5000])
+    recount(session, st.id)
     session.add(SetEvent(set_id=st.id, kind="sample", actor=who.name, payload={
         "sample_id": sample.id, "seed": seed, "share": share, "size": size, "batch_size": batch_size,
         "pairs": [list(p) for p in pairs]}))
