@@ -294,3 +294,22 @@ def test_a_queue_rewritten_in_steps_serves_the_new_ranking_from_the_first_step(d
         assert queue_priorities(s, inputs.set_id, run, scores, user)[0][1] == run + scores[new_order[0]]
         item = next_record(s, name, "s").item
     assert item is not None and item.score == scores[new_order[0]]  # the score shown is the record's, not the priority
+
+
+def test_a_ranking_reads_each_records_title_abstract_and_keywords(db: Database) -> None:
+    """The set's texts are read in one statement, keywords as stored JSON parsed on our side: each
+    record's text is its title, abstract and keywords, as the simulations read them."""
+    from sqlalchemy import update
+
+    from screening.prioritise.features import record_text
+    from screening.prioritise.service import _texts_of
+
+    single_phase_set(db, n=40)
+    with db.transaction() as s:
+        s.execute(update(Record).where(Record.id == 3).values(keywords=["Knee", "Arthroplasty, Replacement"]))
+        s.execute(update(Record).where(Record.id == 4).values(keywords=[]))
+        inputs = ranking_inputs(s, "s")
+        assert inputs.texts == _texts_of(s, inputs.members)
+    by_id = dict(zip(inputs.members, inputs.texts, strict=True))
+    assert by_id[3] == record_text("community care model 2", "primary care", ["Knee", "Arthroplasty, Replacement"])
+    assert by_id[3].endswith("Knee Arthroplasty, Replacement") and by_id[4] == "community care model 3 primary care"

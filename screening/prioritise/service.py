@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, Integer, bindparam, delete, func, insert, select, text, update
+import orjson
+from sqlalchemy import Float, Integer, Text, bindparam, cast, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -95,18 +96,28 @@ def ranking_inputs(session: Session, set_name: str) -> RankingInputs:
     members: list[int] = []
     texts: list[str] = []
     # the kept members (as kept_members) with their text in one statement: by ids in IN lists it took
-    # five statements of 10,000 parameters for 50,000 records, in the driver's time and the server's
+    # five statements of 10,000 parameters for 50,000 records, in the driver's time and the server's.
+    # Keywords come as the JSON text stored, parsed by orjson: the driver's json.loads was 0.47 s of 1.2
     for rid, title, abstract, keywords in session.execute(
-            select(Record.id, Record.title, Record.abstract, Record.keywords)
+            select(Record.id, Record.title, Record.abstract, cast(Record.keywords, Text))
             .join(SetMember, SetMember.record_id == Record.id)
             .where(SetMember.set_id == st.id, Record.duplicate_of.is_(None)).order_by(SetMember.record_id)):
         members.append(rid)
-        texts.append(record_text(title, abstract, keywords))
+        texts.append(record_text(title, abstract, _words(keywords)))
     y = {labels[r] for r in members if r in labels}
     if y != {0, 1}:
         raise Conflict(f"set {set_name} needs at least one include and one exclude decided before ranking.",
                        reason="too_few_labels")
     return RankingInputs(st.id, st.name, members, labels, texts)
+
+
+def _words(stored: str | None) -> list[str]:
+    """A record's keywords from their stored JSON (a list of strings; anything else is ignored)."""
+    try:
+        value = orjson.loads(stored) if stored else None
+    except orjson.JSONDecodeError:
+        return []
+    return [str(x) for x in value if isinstance(x, str)] if isinstance(value, list) else []
 
 
 def compute_ranking(inputs: RankingInputs, *, model: str | None = None, seed: int = 0) -> Ranking:
