@@ -284,7 +284,7 @@ def test_a_queue_rewritten_in_steps_serves_the_new_ranking_from_the_first_step(d
             seen_after_first.append(item.record_id if item else -1)
 
     monkeypatch.setattr(background, "write_priorities", write_and_look)
-    background.reorder_steps(db, inputs.set_id, run, scores, user)
+    background.reorder_queues(db, inputs.set_id, run, scores, [user])
     assert seen_after_first == [new_order[0]]  # the first step alone serves the new ranking's best
     assert len(commits) == -(-len(todo) // 3)  # a transaction per step of three
     with db.read() as s:
@@ -313,3 +313,41 @@ def test_a_ranking_reads_each_records_title_abstract_and_keywords(db: Database) 
     by_id = dict(zip(inputs.members, inputs.texts, strict=True))
     assert by_id[3] == record_text("community care model 2", "primary care", ["Knee", "Arthroplasty, Replacement"])
     assert by_id[3].endswith("Knee Arthroplasty, Replacement") and by_id[4] == "community care model 3 primary care"
+
+
+def test_the_head_of_every_queue_is_rewritten_first_and_the_rest_paced(db: Database, monkeypatch) -> None:
+    """With two screeners, both queues' first steps are stored before any later step of either (so
+    neither waits for the other's whole queue), and every later step is followed by a pause, so a
+    rewrite of a large set never takes the database from the screeners for long."""
+    from screening.prioritise import background
+    from screening.prioritise.service import queue_owners, store_scores
+
+    single_phase_set(db)
+    decide_a_few(db, "a", 3)
+    with db.transaction() as s:
+        inputs = ranking_inputs(s, "s")
+    ranking = compute_ranking(inputs)
+    with db.transaction() as s:
+        run = store_scores(s, inputs, ranking).run_id
+        owners = queue_owners(s, inputs.set_id)
+        holder = dict(s.execute(select(Assignment.id, Assignment.user_id)).all())
+    assert len(owners) == 2
+    monkeypatch.setattr(background, "STEP", 50)
+    written: list[int] = []
+    pauses: list[float] = []
+    real_write = background.write_priorities
+
+    def write(s, rows):  # type: ignore[no-untyped-def]
+        written.append(holder[rows[0][0]])
+        real_write(s, rows)
+
+    monkeypatch.setattr(background, "write_priorities", write)
+    monkeypatch.setattr(background.time, "sleep", pauses.append)
+    background.reorder_queues(db, inputs.set_id, run, dict(ranking.scored), owners)
+    assert sorted(written[:2]) == sorted(owners)  # the two heads first
+    assert len(written) > 4 and len(pauses) == len(written) - 2 and all(p >= 0 for p in pauses)
+    with db.read() as s:
+        todo = s.execute(select(Assignment.record_id, Assignment.priority).where(
+            Assignment.phase == "single", Assignment.done.is_(False))).all()
+    scores = dict(ranking.scored)
+    assert all(p == run + scores[r] for r, p in todo)  # and in the end every queue follows the ranking

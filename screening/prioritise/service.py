@@ -141,7 +141,7 @@ def compute_ranking(inputs: RankingInputs, *, model: str | None = None, seed: in
 def store_ranking(session: Session, inputs: RankingInputs, ranking: Ranking) -> RankSummary:
     """Replace the set's scores with ``ranking`` and reorder every screener's single-phase queue, in
     the caller's transaction (the background retrainer stores in steps instead: :func:`store_scores`,
-    then :func:`reorder_steps` per screener)."""
+    then :func:`~screening.prioritise.background.reorder_queues`)."""
     summary = store_scores(session, inputs, ranking)
     write_priorities(session, queue_priorities(session, inputs.set_id, summary.run_id, dict(ranking.scored)))
     return summary
