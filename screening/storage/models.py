@@ -314,8 +314,10 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Derived from the decision log (kept in step by every decision and undo, never the truth):
     done: Mapped[bool] = mapped_column(default=False)  # the screener has a current decision on it
-    # single phase: the record's rank in the latest ranking as a share in (0, 1], 1 the likeliest
-    # include; 0 until ranked (so unranked records come last on every backend)
+    # single phase, the queue's order: the id of the model run that ranked the record plus its score
+    # there (a share in (0, 1], 1 the likeliest include), so a newer ranking sorts above an older one
+    # while a queue is rewritten; 0 until ranked (so unranked records come last on every backend).
+    # The score shown is record_score's.
     priority: Mapped[float] = mapped_column(Float, default=0.0)
 
 
