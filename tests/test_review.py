@@ -349,34 +349,3 @@ def test_one_records_conflict_is_the_same_as_in_the_whole_list(db) -> None:
         assert conflicts(s, "access", "pat", record_id=rid) == everything
         others = s.scalars(select(Assignment.record_id).where(Assignment.record_id != rid)).all()
         assert all(conflicts(s, "access", "pat", record_id=o) == [] for o in set(others))
-
-
-def test_a_decision_reads_its_assignment_and_set_in_one_statement(db) -> None:
-    """A decision on a named set is one read (the assignment with its set) before its writes: in a
-    group of decisions every round trip waits for the server and then for the GIL. Unknown sets and
-    records not assigned still get their own errors."""
-    from sqlalchemy import event
-    from test_background import single_phase_set
-
-    from screening.errors import NotAllowed, NotFound
-    from screening.review.decisions import record_decision
-    from screening.review.queue import next_record
-    from screening.team.users import get_user
-
-    single_phase_set(db)
-    with db.read() as s:
-        item = next_record(s, "a", "s").item
-        theirs = next_record(s, "b", "s").item
-    assert item is not None and theirs is not None
-    seen: list[str] = []
-    event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: seen.append(statement))
-    with db.transaction() as s:
-        get_user(s, "a")  # as the web app's sign-in check has loaded the user
-        seen.clear()
-        record_decision(s, "a", item.record_id, "exclude", set_name="s")
-        reads = [q for q in seen if q.lstrip().upper().startswith("SELECT")]
-        assert len(reads) == 1 and "screening_set" in reads[0], seen
-    with db.transaction() as s, pytest.raises(NotFound, match="nope"):
-        record_decision(s, "a", item.record_id, "exclude", set_name="nope")
-    with db.transaction() as s, pytest.raises(NotAllowed, match="not assigned to a"):
-        record_decision(s, "a", theirs.record_id, "exclude", set_name="s")

@@ -24,17 +24,14 @@ from screening.storage.limits import check_int64
 from screening.storage.models import Assignment, Decision, Record, ScreeningSet, User, utcnow
 from screening.team.users import get_user
 
-# built once: every decision runs them (building a statement costs more than running it on SQLite).
-# The assignment comes with its set, in one round trip: a decision is the web app's busiest write,
-# and in a group of decisions each round trip of a busy worker waits for the server and then for the
-# GIL (the set looked up by name first was a fifth of a group's time on PostgreSQL)
-_ASSIGNED = select(ScreeningSet, Assignment.id, Assignment.set_id, Assignment.batch_id, Assignment.phase,
-                   Assignment.done,
+# built once: every decision runs them (building a statement costs more than running it on SQLite),
+# as plain column queries on the session's connection: a decision is the web app's busiest write, and
+# it holds the database's one writer lock while it runs
+_ASSIGNED = select(Assignment.id, Assignment.set_id, Assignment.batch_id, Assignment.phase, Assignment.done,
                    exists().where(Decision.set_id == Assignment.set_id, Decision.record_id == Assignment.record_id,
-                                  Decision.kind == "adjudicate").label("adjudicated")).join(
-    ScreeningSet, ScreeningSet.id == Assignment.set_id).where(
+                                  Decision.kind == "adjudicate").label("adjudicated")).where(
     Assignment.user_id == bindparam("user_id"), Assignment.record_id == bindparam("record_id"))
-_ASSIGNED_IN_SET = _ASSIGNED.where(ScreeningSet.name == bindparam("set_name"))
+_ASSIGNED_IN_SET = _ASSIGNED.where(Assignment.set_id == bindparam("set_id"))
 _COLUMNS = ("set_id", "record_id", "user_id", "kind", "decision", "reason", "note", "phase", "at")
 _ADD = insert(Decision)
 _DONE = update(Assignment).where(Assignment.id == bindparam("assignment_id")).values(done=True)
@@ -57,21 +54,20 @@ class Placed(Protocol):
 
 
 def _assignment(session: Session, user: User, record_id: int, set_name: str | None
-                ) -> Row[ScreeningSet, int, int, int | None, str, bool, bool]:
-    params: dict[str, Any] = {"user_id": user.id, "record_id": record_id}
+                ) -> Row[int, int, int | None, str, bool, bool]:
+    params = {"user_id": user.id, "record_id": record_id}
     if set_name:
-        params["set_name"] = set_name
-    found = session.execute(_ASSIGNED_IN_SET if set_name else _ASSIGNED, params).all()
+        params["set_id"] = get_set(session, set_name).id
+    found = session.connection().execute(_ASSIGNED_IN_SET if set_name else _ASSIGNED, params).all()
     if not found:
-        if set_name:
-            get_set(session, set_name)  # an unknown set is named as such
         if session.get(Record, record_id) is None:
             raise NotFound("record", record_id)
         raise NotAllowed(f"record {record_id} is not assigned to {user.name}"
                          + (f" in set {set_name}" if set_name else "") + ".",
                          actor=user.name, role=user.role, action="decide")
     if len({a.set_id for a in found}) > 1:
-        raise Ambiguous(record_id, sorted(a.ScreeningSet.name for a in found))
+        names = session.scalars(select(ScreeningSet.name).where(ScreeningSet.id.in_({a.set_id for a in found})))
+        raise Ambiguous(record_id, sorted(names))
     return found[0]
 
 
@@ -114,7 +110,7 @@ def record_decision(session: Session, user_name: str, record_id: int, decision: 
     user = get_user(session, user_name)
     session.flush()  # the statements below go to the connection: what the session holds goes first
     a = _assignment(session, user, record_id, set_name)
-    st = a.ScreeningSet
+    st = session.get_one(ScreeningSet, a.set_id)
     check_open(session, a, st, adjudicated=a.adjudicated)
     check_exclusion_reason(st, decision, reason)
     d = Decision(set_id=a.set_id, record_id=record_id, user_id=user.id, kind="screen", decision=decision,
