@@ -680,3 +680,59 @@ def test_serve_passes_over_a_worker_that_stops_reading(review: Database, tmp_pat
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         log.close()
+
+
+def test_a_group_looks_up_its_screeners_tokens_in_one_statement(review: Database) -> None:
+    """A group of decisions from several screeners asks for their tokens once, not once per decision
+    (in a group each statement is a round trip that every decision of the group waits for); each
+    decision is still answered as its own token's user, and a token nobody holds is refused."""
+    import asyncio
+
+    import anyio
+    from sqlalchemy import event
+
+    from screening.review.decisions import record_decision
+    from screening.team.auth import authenticate, authenticate_all, sign_in
+    from screening.web.threads import Group
+
+    rids = batch_one(review)
+    with review.transaction() as s:
+        tokens = {u: sign_in(s, u, PASSWORDS[u], kind="api").token for u in ("alice", "bob")}
+    group = Group(review, anyio.CapacityLimiter(1))
+    asked: list[str] = []
+
+    def seen(conn, _cursor, statement, *_) -> None:  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE" and "FROM token" in statement:
+            asked.append(statement)
+
+    def decide(token: str, rid: int):  # type: ignore[no-untyped-def]
+        def work(s):  # type: ignore[no-untyped-def]
+            me = authenticate(s, token)
+            if me is None:
+                raise PermissionError("unknown token")
+            return me.name, record_decision(s, me.name, rid, "include").id
+        return work
+
+    async def together():  # type: ignore[no-untyped-def]
+        pairs = ((tokens["alice"], rids[0]), (tokens["bob"], rids[0]), (tokens["alice"], rids[1]))
+        return await asyncio.gather(*(group.submit(decide(t, r), t) for t, r in pairs))
+
+    event.listen(review.engine, "before_cursor_execute", seen)
+    try:
+        out = asyncio.run(together())
+    finally:
+        event.remove(review.engine, "before_cursor_execute", seen)
+    assert [name for name, _ in out] == ["alice", "bob", "alice"]
+    assert len(asked) == 1, asked  # one statement for the three decisions' tokens
+    with review.read() as s:
+        stored = {(rid, name) for rid, name in s.execute(select(Decision.record_id, User.name).join(
+            User, User.id == Decision.user_id))}
+    assert stored == {(rids[0], "alice"), (rids[0], "bob"), (rids[1], "alice")}
+    event.listen(review.engine, "before_cursor_execute", seen)
+    try:  # a token nobody holds, looked up with the others, is refused without asking again
+        with review.transaction() as s:
+            authenticate_all(s, [tokens["bob"], "nope", None])
+            assert authenticate(s, "nope") is None and authenticate(s, tokens["bob"]).name == "bob"
+    finally:
+        event.remove(review.engine, "before_cursor_execute", seen)
+    assert len(asked) == 2, asked

@@ -29,6 +29,11 @@ def bearer(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
+def request_token(request: Request) -> str | None:
+    """The request's bearer token (scripts), else its session cookie (browsers)."""
+    return bearer(request) or request.cookies.get(SESSION_COOKIE)
+
+
 def identify(request: Request, session: Session, *, required: bool = True) -> Identity | None:
     """The signed-in user of a request; unsafe browser requests must carry the session's CSRF token.
 
@@ -36,9 +41,8 @@ def identify(request: Request, session: Session, *, required: bool = True) -> Id
     session cookie is, so every form post and htmx request carries the token in a hidden field or
     the ``X-CSRF-Token`` header, and is refused (403) without it.
     """
-    token = bearer(request)
-    by_cookie = token is None
-    identity = authenticate(session, token or request.cookies.get(SESSION_COOKIE))
+    by_cookie = bearer(request) is None
+    identity = authenticate(session, request_token(request))
     if identity is None:
         if required:
             raise HTTPException(401, "sign in first (POST /api/login for a token, or /login in a browser).")

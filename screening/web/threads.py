@@ -23,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from screening.storage.db import Database
+from screening.team.auth import authenticate_all
+from screening.web.security import request_token
 
 T = TypeVar("T")
 
@@ -93,13 +95,14 @@ class Group:
         self.limiter = limiter
         self.open = threading.Event()  # cleared while a group holds the database's writer
         self.open.set()
-        self.pending: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
+        self.pending: list[tuple[Callable[[Session], Any], str | None, asyncio.Future[Any]]] = []
         self.draining: asyncio.Task[None] | None = None
 
-    async def submit(self, work: Callable[[Session], T]) -> T:
-        """Run ``work(session)`` in the next group; its result (or its error) once committed."""
+    async def submit(self, work: Callable[[Session], T], token: str | None = None) -> T:
+        """Run ``work(session)`` in the next group; its result (or its error) once committed. The
+        ``token`` of the request is looked up with the group's others, in one statement."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self.pending.append((work, future))
+        self.pending.append((work, token, future))
         if self.draining is None:
             self.draining = asyncio.ensure_future(self._drain())
         return await future
@@ -109,31 +112,33 @@ class Group:
             while self.pending:
                 group, self.pending = self.pending[:GROUP_MAX], self.pending[GROUP_MAX:]
                 try:
-                    outcomes = await anyio.to_thread.run_sync(self._write, [w for w, _ in group],
-                                                              limiter=self.limiter)
+                    outcomes = await anyio.to_thread.run_sync(self._write, [w for w, _, _ in group],
+                                                              [t for _, t, _ in group], limiter=self.limiter)
                 except BaseException as exc:  # cancelled (the server stops): nobody waits for ever
-                    for _, future in group:
+                    for _, _, future in group:
                         _settle(future, (False, exc))
                     raise
-                for (_, future), outcome in zip(group, outcomes, strict=True):
+                for (_, _, future), outcome in zip(group, outcomes, strict=True):
                     _settle(future, outcome)
         finally:
             self.draining = None
 
-    def _write(self, works: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
+    def _write(self, works: list[Callable[[Session], Any]], tokens: list[str | None]) -> list[tuple[bool, Any]]:
         try:
-            return self._together(works)
+            return self._together(works, tokens)
         except _Failed as failed:  # nothing of the group was stored: again, without the failed one
             rest = self._write_each(works[:failed.index] + works[failed.index + 1:])
             return [*rest[:failed.index], (False, failed.error), *rest[failed.index:]]
 
-    def _together(self, works: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
-        """The group in one transaction, no savepoints; :class:`_Failed` (all rolled back) if a
-        decision fails."""
+    def _together(self, works: list[Callable[[Session], Any]], tokens: list[str | None]) -> list[tuple[bool, Any]]:
+        """The group in one transaction, no savepoints, its requests' tokens looked up at once;
+        :class:`_Failed` (all rolled back) if a decision fails."""
         results: list[Any] = []
         try:
             with self.db.transaction() as session:
                 self.open.clear()
+                if len(tokens) > 1:
+                    authenticate_all(session, tokens)
                 for index, work in enumerate(works):
                     try:
                         results.append(work(session))
@@ -213,4 +218,4 @@ def yield_to_writes(request: Request) -> None:
 async def grouped(request: Request, work: Callable[[Session], T]) -> T:
     """Run ``work(session)``, a decision, in the worker's next group of writes (:class:`Group`)."""
     group: Group = request.app.state.group
-    return await group.submit(work)
+    return await group.submit(work, request_token(request))
