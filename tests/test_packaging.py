@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,8 +13,14 @@ from conftest import REPO
 
 def test_a_wheel_carries_the_migrations_and_init_works_from_any_directory(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
+    # built from a copy of the sources: setuptools reuses the checkout's build/ folder, where a migration
+    # renamed or removed since the last build stays and is packed beside its successor
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "*.db", "*.db-*",
+        "*.sqlite"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist),
-                    str(REPO)], check=True, capture_output=True)
+                    str(source)], check=True, capture_output=True)
     wheel = next(dist.glob("screening-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     migrations = {n for n in names if n.startswith("screening/migrations/")}
