@@ -98,17 +98,24 @@ def ranking_inputs(session: Session, set_name: str) -> RankingInputs:
     # the kept members (as kept_members) with their text in one statement: by ids in IN lists it took
     # five statements of 10,000 parameters for 50,000 records, in the driver's time and the server's.
     # Keywords come as the JSON text stored, parsed by orjson: the driver's json.loads was 0.47 s of 1.2
-    for rid, title, abstract, keywords in session.execute(
-            select(Record.id, Record.title, Record.abstract, cast(Record.keywords, Text))
-            .join(SetMember, SetMember.record_id == Record.id)
-            .where(SetMember.set_id == st.id, Record.duplicate_of.is_(None)).order_by(SetMember.record_id)):
-        members.append(rid)
-        texts.append(record_text(title, abstract, _words(keywords)))
+    for row in session.execute(select(*_TEXT_COLUMNS).join(SetMember, SetMember.record_id == Record.id)
+                               .where(SetMember.set_id == st.id, Record.duplicate_of.is_(None))
+                               .order_by(SetMember.record_id)):
+        members.append(row.id)
+        texts.append(_text_of(row))
     y = {labels[r] for r in members if r in labels}
     if y != {0, 1}:
         raise Conflict(f"set {set_name} needs at least one include and one exclude decided before ranking.",
                        reason="too_few_labels")
     return RankingInputs(st.id, st.name, members, labels, texts)
+
+
+# what a ranking reads of a record, the keywords as their stored JSON text (see _words)
+_TEXT_COLUMNS = (Record.id, Record.title, Record.abstract, cast(Record.keywords, Text).label("keywords"))
+
+
+def _text_of(row: Any) -> str:
+    return record_text(row.title, row.abstract, _words(row.keywords))
 
 
 def _words(stored: str | None) -> list[str]:
@@ -278,10 +285,10 @@ def progress(session: Session, set_name: str, *, recall_target: float = 0.95, al
 def _texts_of(session: Session, record_ids: list[int]) -> list[str]:
     """Title, abstract and keywords of each record, in the order given (as the ranking reads them)."""
     rows: dict[int, Any] = {}
-    text_columns = select(Record.id, Record.title, Record.abstract, Record.keywords)
+    text_columns = select(*_TEXT_COLUMNS)
     for i in range(0, len(record_ids), 10_000):  # bounded IN lists: SQLite and PostgreSQL cap bound parameters
         rows.update((r.id, r) for r in session.execute(text_columns.where(Record.id.in_(record_ids[i:i + 10_000]))))
-    return [record_text(rows[r].title, rows[r].abstract, rows[r].keywords) for r in record_ids]
+    return [_text_of(rows[r]) for r in record_ids]
 
 
 @dataclass
