@@ -8,14 +8,15 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from screening.cli.errors import describe
 from screening.errors import ScreeningError
-from screening.storage.db import Database, check_schema
+
+if TYPE_CHECKING:
+    from screening.storage.db import Database
 
 
 def _use_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -41,17 +42,33 @@ class ScreeningCommand(click.Command):
             return super().invoke(ctx)
         except ScreeningError as exc:
             raise click.ClickException(describe(exc, ctx)) from exc
-        except OperationalError as exc:  # the database cannot be opened or reached: not a bug of ours
-            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
-                raise click.ClickException(
-                    "the database is busy: another command has been writing to it for a while (an import?). "
-                    "Nothing from this command was stored; try again in a moment.") from exc
-            raise click.ClickException(
-                f"cannot use the database ({exc.orig}); check --db / SCREENING_DB and that it is reachable."
-            ) from exc
+        except Exception as exc:
+            message = _database_unusable(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from exc
         except KeyboardInterrupt:
             click.echo("\ninterrupted: nothing from the unfinished step was stored.", err=True)
             sys.exit(130)
+
+
+def _database_unusable(exc: Exception) -> str | None:
+    """What to tell the user when ``exc`` says the database cannot be opened, reached or written
+    (not a bug of ours), else None.
+
+    SQLAlchemy is imported by the commands that open a database, not by this module: `screening
+    simulate` and the help pages never load it (a fifth of a simulation's time on a small review).
+    An exception of SQLAlchemy's means it was loaded."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+        return ("the database is busy: another command has been writing to it for a while (an import?). "
+                "Nothing from this command was stored; try again in a moment.")
+    return f"cannot use the database ({exc.orig}); check --db / SCREENING_DB and that it is reachable."
 
 
 class ScreeningGroup(click.Group):
@@ -77,6 +94,8 @@ class AppContext:
     @property
     def db(self) -> Database:
         if self._db is None:
+            from screening.storage.db import Database, check_schema
+
             self._db = Database(self.db_url)
             check_schema(self._db.engine)
         return self._db
