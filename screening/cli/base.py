@@ -57,7 +57,7 @@ def _database_unusable(exc: Exception) -> str | None:
     (not a bug of ours), else None.
 
     SQLAlchemy is imported by the commands that open a database, not by this module: `screening
-    simulate` and the help pages never load it (0.3 s of a simulation's 2.0 s on a small review).
+    simulate` never loads it (0.3 s of a simulation's 2.0 s on a small review).
     An exception of SQLAlchemy's means it was loaded."""
     if "sqlalchemy" not in sys.modules:
         return None
