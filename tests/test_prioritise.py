@@ -69,7 +69,7 @@ def test_simulate_command_and_bad_input(run, tmp_path: Path) -> None:
 def test_simulate_command_loads_no_database_layer(tmp_path: Path) -> None:
     """`screening simulate` reads a CSV: SQLAlchemy, the schema and the service stay unloaded (on a
     review of 300 records their import was 0.6 s of the command's 2.0 s, which the benchmark
-    compares with ASReview's), nor does the help of `progress`, a ranking command on a database."""
+    compares with ASReview's); the help of `progress`, a ranking command on a database, loads none either."""
     data = labelled_csv(tmp_path / "d.csv", n=60)
     code = ("import sys\nfrom screening.cli import cli\n"
             f"cli.main(['simulate', {str(data)!r}, '--label-column', 'label_included', '--seed', '1', "
